@@ -1,0 +1,195 @@
+"""Binding a model to a relation: graph inputs to DATA columns, WITH to outputs.
+
+This is spec sections 2, 3 and 4 in one place. The result, a `Binding`, says
+which column feeds each input (with its dtype and width) and which output
+fills each result column (with the declared type to CAST to).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .errors import ProgrammingError
+from .model import ModelInfo, TensorInfo
+from .sqltypes import (
+    ONNX_NUMPY,
+    SqlType,
+    cast_target,
+    converts_exactly,
+    natural_sql_type,
+    onnx_elem_name,
+    parse_sql_type,
+    sql_name,
+)
+
+
+@dataclass(frozen=True)
+class InputBinding:
+    input: TensorInfo
+    column: str  # the DATA column's name, as the relation spells it
+    column_type: SqlType
+    dtype: np.dtype  # what the model takes
+    width: int | None  # k for an [N,k] input fed by an array column
+    rank: int  # 1 for [N], 2 for [N,1] and [N,k]
+
+
+@dataclass(frozen=True)
+class OutputBinding:
+    output: TensorInfo
+    name: str  # the result column's name (as WITH wrote it, or the output's name)
+    dtype: np.dtype | None  # None for non-tensor outputs (ZipMap maps)
+    width: int | None  # k for [N,k] outputs returned as arrays
+    natural_type: str  # DuckDB type of the values the model gives
+    declared_type: str | None  # DuckDB type WITH declared, applied with CAST
+
+
+@dataclass(frozen=True)
+class Binding:
+    inputs: tuple[InputBinding, ...]
+    outputs: tuple[OutputBinding, ...]
+
+
+def match_name(wanted: str, names: list[str], what: str) -> str | None:
+    """Case-insensitive match, exact case preferred; two case-only matches are an error."""
+    if wanted in names:
+        return wanted
+    found = [n for n in names if n.lower() == wanted.lower()]
+    if len(found) > 1:
+        raise ProgrammingError(
+            f"PREDICT: {what} '{wanted}' matches several columns that differ only in case "
+            f"({', '.join(found)}); rename all but one in DATA"
+        )
+    return found[0] if found else None
+
+
+def _per_row_width(info: TensorInfo, kind: str) -> tuple[int, int | None]:
+    """(rank, width) of a tensor that carries one value (or one array) per row."""
+    shape = info.shape or ()
+    if len(shape) == 1:
+        return 1, None
+    if len(shape) == 2:
+        k = shape[1]
+        if k == 1:
+            return 2, None
+        if isinstance(k, int):
+            return 2, k
+        raise ProgrammingError(
+            f"PREDICT: {kind} '{info.name}' has shape {info.shape_text} whose second dimension is not fixed; "
+            "sqlpredict needs one value or one fixed-size array per row"
+        )
+    raise ProgrammingError(
+        f"PREDICT: {kind} '{info.name}' has shape {info.shape_text}; sqlpredict binds inputs of shape "
+        "[N], [N,1] or [N,k] (one value or one array of k values per row)"
+    )
+
+
+def bind_inputs(model: ModelInfo, columns: list[tuple[str, str]], dialect: str) -> tuple[InputBinding, ...]:
+    names = [c for c, _ in columns]
+    types = dict(columns)
+    bound = []
+    for info in model.inputs:
+        elem = onnx_elem_name(info.onnx_type)
+        if elem is None or elem not in ONNX_NUMPY:
+            raise ProgrammingError(
+                f"PREDICT: input '{info.name}' has type {info.onnx_type}, which no SQL column can supply"
+            )
+        column = match_name(info.name, names, "input")
+        if column is None:
+            listed = ", ".join(f'"{n}" {sql_name(types[n], dialect)}' for n in names) or "none"
+            raise ProgrammingError(
+                f"PREDICT: input '{info.name}' ({info.onnx_type}, shape {info.shape_text}) has no DATA column "
+                f"of that name; DATA has columns: {listed}. Add a column named {info.name} to DATA "
+                f"(for example: expression AS {info.name})"
+            )
+        rank, width = _per_row_width(info, "input")
+        dtype = ONNX_NUMPY[elem]
+        col_type = parse_sql_type(types[column])
+        _check_input_type(info, column, col_type, dtype, width, dialect)
+        bound.append(InputBinding(info, column, col_type, dtype, width, rank))
+    return tuple(bound)
+
+
+def _check_input_type(info: TensorInfo, column: str, col_type: SqlType, dtype: np.dtype,
+                      width: int | None, dialect: str) -> None:
+    wanted = natural_sql_type(dtype, width)
+    fix = (f"write CAST({_ident(column, dialect)} AS {cast_target(dtype, width, dialect)}) "
+           f"AS {_ident(column, dialect)} in DATA")
+    head = (f"PREDICT: input '{info.name}' expects {sql_name(wanted, dialect)} ({info.onnx_type}"
+            f"{'' if width is None else ', shape ' + info.shape_text}) but column \"{column}\" is "
+            f"{sql_name(col_type.name, dialect)}")
+    if width is not None and col_type.size is None:
+        if col_type.elem.endswith("[]"):
+            raise ProgrammingError(f"{head}, a list of any length; {fix}")
+        raise ProgrammingError(
+            f"{head}. SQL Edge refused inputs of shape {info.shape_text}; sqlpredict binds them to a "
+            f"fixed-size array column of {width} values: {fix}"
+        )
+    if width is None and col_type.size is not None:
+        raise ProgrammingError(f"{head}, an array; the input takes one value per row")
+    if width is not None and col_type.size != width:
+        raise ProgrammingError(f"{head}, an array of {col_type.size} values; {fix}")
+    src = col_type.numpy
+    if src is None or not converts_exactly(src, dtype):
+        raise ProgrammingError(f"{head}; {fix}")
+
+
+def _ident(name: str, dialect: str) -> str:
+    from .dialects import get_dialect, quote_identifier
+
+    return quote_identifier(name, get_dialect(dialect))
+
+
+def bind_outputs(model: ModelInfo, declared: list[tuple[str, str]] | None, dialect: str) -> tuple[OutputBinding, ...]:
+    """WITH names outputs (a subset is fine); no WITH returns every per-row tensor output."""
+    outputs = {o.name: o for o in model.outputs}
+    if declared is None:
+        return tuple(_bind_output(o, o.name, None, dialect) for o in model.outputs if _is_per_row_tensor(o))
+    bound = []
+    for name, type_name in declared:
+        match = match_name(name, list(outputs), "WITH column")
+        if match is None:
+            listed = ", ".join(f"'{o.name}' {o.onnx_type} {o.shape_text}" for o in model.outputs)
+            raise ProgrammingError(
+                f"PREDICT: WITH column '{name}' is not an output of the model; the model's outputs are: {listed}"
+            )
+        bound.append(_bind_output(outputs[match], name, type_name, dialect))
+    return tuple(bound)
+
+
+def _is_per_row_tensor(info: TensorInfo) -> bool:
+    """Tensor outputs with one value or one fixed-size array per row (what no-WITH returns)."""
+    if info.shape is None or onnx_elem_name(info.onnx_type) not in ONNX_NUMPY:
+        return False
+    return len(info.shape) == 1 or (len(info.shape) == 2 and isinstance(info.shape[1], int))
+
+
+def _bind_output(info: TensorInfo, name: str, declared: str | None, dialect: str) -> OutputBinding:
+    elem = onnx_elem_name(info.onnx_type)
+    if elem is None:  # ZipMap and other non-tensor outputs
+        return OutputBinding(info, name, None, None, "MAP", declared)
+    if elem not in ONNX_NUMPY:
+        raise ProgrammingError(f"PREDICT: output '{info.name}' has type {info.onnx_type}, which has no SQL type")
+    dtype = ONNX_NUMPY[elem]
+    _, width = _per_row_width(info, "output")
+    natural = natural_sql_type(dtype, width)
+    if declared is not None:
+        declared_type = parse_sql_type(declared)
+        if width is not None and declared_type.size != width:
+            raise ProgrammingError(
+                f"PREDICT: output '{info.name}' gives {width} values per row (shape {info.shape_text}) but WITH "
+                f"declares {name} as {sql_name(declared, dialect)}; declare it as an array of {width} values, "
+                f"e.g. {name} {natural}"
+            )
+        if width is None and declared_type.size is not None:
+            raise ProgrammingError(
+                f"PREDICT: output '{info.name}' gives one value per row (shape {info.shape_text}) but WITH "
+                f"declares {name} as the array {sql_name(declared, dialect)}; declare a scalar type"
+            )
+    return OutputBinding(info, name, dtype, width, natural, declared)
+
+
+def bind(model: ModelInfo, columns: list[tuple[str, str]], declared: list[tuple[str, str]] | None,
+         dialect: str) -> Binding:
+    return Binding(bind_inputs(model, columns, dialect), bind_outputs(model, declared, dialect))

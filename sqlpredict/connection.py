@@ -1,0 +1,441 @@
+"""The DB-API 2.0 surface: Connection and Cursor over one DuckDB connection.
+
+Every cursor of a connection runs on the connection's one DuckDB connection,
+so they share its transaction, as PEP 249 cursors do. A result is fetched
+whole from DuckDB when the statement runs, so one cursor's next statement
+never invalidates another cursor's rows.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import typing as t
+from dataclasses import dataclass
+
+import duckdb
+import pyarrow as pa
+from sqlglot import exp
+from sqlglot.errors import ParseError, TokenError
+
+from .dialects import PredictSource, get_dialect
+from .errors import Error, InterfaceError, NotSupportedError, ProgrammingError, from_duckdb
+from .planner import PlanContext, PreparedStatement, prepare, render
+from .sessions import DEFAULT_CACHE_BYTES, SessionCache, resolve_providers
+
+NULL_POLICIES = ("propagate", "error")
+_PREDICT_WORD = re.compile(r"\bPREDICT\s*\(", re.IGNORECASE)
+_RESULT_TYPES = {"SELECT", "EXPLAIN", "PRAGMA", "CALL", "RELATION", "ANALYZE"}
+_CHANGE_TYPES = {"INSERT", "UPDATE", "DELETE", "MERGE_INTO"}
+
+_shared_cache = SessionCache(DEFAULT_CACHE_BYTES)
+
+
+def connect(database: str = ":memory:", *, dialect: str = "tsql", providers: list[str] | None = None,
+            null_inputs: str = "propagate", autocommit: bool = False, batch_size: int = 65536,
+            read_only: bool = False, threads: int | None = None,
+            session_cache_bytes: int | None = None) -> Connection:
+    """Open a DuckDB database (a file path or ":memory:") that runs PREDICT.
+
+    dialect: "tsql" (default) or "duckdb", the SQL the connection reads.
+    providers: onnxruntime execution providers to force; default CUDA when usable, else CPU.
+    null_inputs: "propagate" (NULL outputs for rows with a NULL input) or "error".
+    autocommit: False (PEP 249's default, as pyodbc): statements run in a transaction until commit().
+    """
+    return Connection(database, dialect=dialect, providers=providers, null_inputs=null_inputs,
+                      autocommit=autocommit, batch_size=batch_size, read_only=read_only,
+                      threads=threads, session_cache_bytes=session_cache_bytes)
+
+
+@dataclass
+class ResultSet:
+    """One statement's outcome: rows (as Arrow) or a count of changed rows."""
+
+    columns: list[str]
+    types: list[str]
+    table: pa.Table | None
+    rowcount: int
+
+
+class Connection:
+    def __init__(self, database: str = ":memory:", *, dialect: str = "tsql", providers: list[str] | None = None,
+                 null_inputs: str = "propagate", autocommit: bool = False, batch_size: int = 65536,
+                 read_only: bool = False, threads: int | None = None,
+                 session_cache_bytes: int | None = None) -> None:
+        if null_inputs not in NULL_POLICIES:
+            raise ProgrammingError(f"null_inputs must be one of {NULL_POLICIES}, not {null_inputs!r}")
+        if batch_size < 1:
+            raise ProgrammingError("batch_size must be a positive number of rows")
+        self.dialect = dialect.lower()
+        self._sqlglot_dialect = get_dialect(self.dialect)
+        self.providers = resolve_providers(providers)
+        self.null_inputs = null_inputs
+        self.batch_size = batch_size
+        self.threads = threads
+        self.cache = _shared_cache if session_cache_bytes is None else SessionCache(session_cache_bytes)
+        try:
+            self._db: duckdb.DuckDBPyConnection | None = duckdb.connect(database, read_only=read_only)
+        except duckdb.Error as exc:
+            raise from_duckdb(exc) from exc
+        self._autocommit = autocommit
+        self._in_transaction = False
+        self._dirty = False  # the open transaction holds uncommitted writes
+        self._lock = threading.RLock()
+        self.variables: dict[str, t.Any] = {}
+
+    # ------------------------------------------------------------ PEP 249
+
+    def cursor(self) -> Cursor:
+        self._check_open()
+        return Cursor(self)
+
+    def commit(self) -> None:
+        with self._lock:
+            self._check_open()
+            if self._in_transaction:
+                self._run_control("COMMIT")
+
+    def rollback(self) -> None:
+        with self._lock:
+            self._check_open()
+            if self._in_transaction:
+                self._run_control("ROLLBACK")
+
+    def close(self) -> None:
+        """Close; an uncommitted transaction is rolled back (PEP 249)."""
+        with self._lock:
+            if self._db is None:
+                return
+            try:
+                if self._in_transaction:
+                    self._db.execute("ROLLBACK")
+            except duckdb.Error:
+                pass
+            self._db.close()
+            self._db = None
+
+    @property
+    def closed(self) -> bool:
+        return self._db is None
+
+    @property
+    def autocommit(self) -> bool:
+        return self._autocommit
+
+    @autocommit.setter
+    def autocommit(self, value: bool) -> None:
+        with self._lock:
+            self._check_open()
+            if value and self._in_transaction:
+                self._run_control("COMMIT")
+            self._autocommit = bool(value)
+
+    def interrupt(self) -> None:
+        """Stop the statement running on this connection (from another thread)."""
+        self._check_open()
+        assert self._db is not None
+        self._db.interrupt()
+
+    def execute(self, operation: str, parameters: t.Sequence[t.Any] | None = None) -> Cursor:
+        """Shortcut, as in sqlite3 and duckdb: a new cursor that has run `operation`."""
+        return self.cursor().execute(operation, parameters)
+
+    def __enter__(self) -> Connection:
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is None and not self.closed:
+            self.commit()
+        self.close()
+
+    # ------------------------------------------------------------ running statements
+
+    def _check_open(self) -> None:
+        if self._db is None:
+            raise InterfaceError("the connection is closed")
+
+    def _run_control(self, sql: str) -> None:
+        assert self._db is not None
+        try:
+            self._db.execute(sql)
+        except duckdb.Error as exc:
+            raise from_duckdb(exc) from exc
+        finally:
+            if sql in ("COMMIT", "ROLLBACK"):
+                self._in_transaction = False
+                self._dirty = False
+
+    def _begin_if_needed(self) -> None:
+        if not self._autocommit and not self._in_transaction:
+            self._run_control("BEGIN TRANSACTION")
+            self._in_transaction = True
+
+    def run_batch(self, operation: str, params: t.Sequence[t.Any]) -> list[ResultSet]:
+        """Run every statement of `operation`; one ResultSet per statement."""
+        with self._lock:
+            self._check_open()
+            statements = self._split(operation)
+            results = []
+            used = 0
+            for statement in statements:
+                results.append(self._run_statement(statement, params))
+                used += _marker_count(statement)
+            if used != len(params) and not (used == 0 and not params):
+                raise ProgrammingError(
+                    f"the statement has {used} parameter markers (?) but {len(params)} values were given"
+                )
+            return results
+
+    def _split(self, operation: str) -> list[exp.Expression | str]:
+        """Statements as sqlglot trees (T-SQL, or DuckDB SQL with PREDICT) or as DuckDB text."""
+        if self.dialect == "duckdb" and not _PREDICT_WORD.search(operation):
+            assert self._db is not None
+            try:
+                return [s.query for s in self._db.extract_statements(operation)]
+            except duckdb.Error as exc:
+                raise from_duckdb(exc) from exc
+        try:
+            trees = self._sqlglot_dialect.parse(operation)
+        except (ParseError, TokenError) as exc:
+            raise ProgrammingError(str(exc)) from exc
+        return [tree for tree in trees if tree is not None]
+
+    def _run_statement(self, statement: exp.Expression | str, params: t.Sequence[t.Any]) -> ResultSet:
+        assert self._db is not None
+        if isinstance(statement, exp.Expression):
+            control = _transaction_control(statement)
+            if control:
+                return self._control_statement(control)
+            if isinstance(statement, exp.Command) and not statement.find(PredictSource):
+                raise NotSupportedError(f"sqlpredict does not run this statement: {statement.sql(dialect='tsql')}")
+        self._begin_if_needed()
+        prepared = self._prepare(statement, params)
+        kind = self._statement_type(prepared.sql)
+        if kind == "TRANSACTION":
+            raise NotSupportedError("transaction statements must stand alone; use BEGIN, COMMIT or ROLLBACK")
+        try:
+            for stream in prepared.streams:
+                self._db.register(stream.name, stream.reader())
+            result = self._execute(prepared, kind)
+        except duckdb.Error as exc:
+            for stream in prepared.streams:
+                stream.raise_own_error(exc)
+            self._after_failure()
+            raise from_duckdb(exc) from exc
+        except Error:
+            self._after_failure()
+            raise
+        finally:
+            for stream in prepared.streams:
+                stream.close()
+                try:
+                    self._db.unregister(stream.name)
+                except duckdb.Error:
+                    pass
+        if self._in_transaction and kind not in _RESULT_TYPES:
+            self._dirty = True
+        return result
+
+    def _prepare(self, statement: exp.Expression | str, params: t.Sequence[t.Any]) -> PreparedStatement:
+        assert self._db is not None
+        if isinstance(statement, str):
+            return PreparedStatement(exp.Command(this=statement), statement, list(params), [])
+        ctx = PlanContext(
+            con=self._db, dialect=self.dialect, params=params, cache=self.cache, providers=self.providers,
+            null_inputs=self.null_inputs, batch_size=self.batch_size, threads=self.threads,
+            can_stream=not self._dirty, variables=self.variables,
+        )
+        try:
+            return prepare(statement, ctx)
+        except Error:
+            self._after_failure()
+            raise
+        except duckdb.Error as exc:
+            self._after_failure()
+            raise from_duckdb(exc) from exc
+
+    def _statement_type(self, sql: str) -> str:
+        assert self._db is not None
+        try:
+            statements = self._db.extract_statements(sql)
+        except duckdb.Error as exc:
+            raise from_duckdb(exc) from exc
+        return statements[0].type.name if statements else "INVALID"
+
+    def _execute(self, prepared: PreparedStatement, kind: str) -> ResultSet:
+        assert self._db is not None
+        relation = self._db.sql(prepared.sql, params=prepared.params or None)
+        if kind in _RESULT_TYPES and relation is not None:
+            columns = list(relation.columns)
+            types = [str(x) for x in relation.types]
+            table = relation.to_arrow_table()
+            return ResultSet(columns, types, table, table.num_rows)
+        count = -1
+        if kind in _CHANGE_TYPES and relation is not None:
+            rows = relation.fetchall()
+            count = int(rows[0][0]) if rows and rows[0] and isinstance(rows[0][0], int) else -1
+        return ResultSet([], [], None, count)
+
+    def _after_failure(self) -> None:
+        """A failed statement aborts DuckDB's transaction; if it held no writes, start a fresh one."""
+        if self._in_transaction and not self._dirty and self._db is not None:
+            try:
+                self._db.execute("ROLLBACK")
+            except duckdb.Error:
+                pass
+            self._in_transaction = False
+
+    def _control_statement(self, control: str) -> ResultSet:
+        if control == "BEGIN":
+            if not self._in_transaction:
+                self._run_control("BEGIN TRANSACTION")
+                self._in_transaction = True
+        elif self._in_transaction:
+            self._run_control(control)
+        return ResultSet([], [], None, -1)
+
+
+def _transaction_control(statement: exp.Expression) -> str | None:
+    if isinstance(statement, exp.Transaction):
+        return "BEGIN"
+    if isinstance(statement, exp.Commit):
+        return "COMMIT"
+    if isinstance(statement, exp.Rollback):
+        return "ROLLBACK"
+    return None
+
+
+def _marker_count(statement: exp.Expression | str) -> int:
+    if isinstance(statement, str):
+        return statement.count("?")
+    return sum(1 for p in statement.find_all(exp.Placeholder) if "index" in p.meta)
+
+
+class Cursor:
+    """A PEP 249 cursor. Results are held as Arrow until fetched."""
+
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+        self.arraysize = 1
+        self._results: list[ResultSet] = []
+        self._current: ResultSet | None = None
+        self._pos = 0
+        self._closed = False
+
+    # ------------------------------------------------------------ running
+
+    def execute(self, operation: str, parameters: t.Sequence[t.Any] | None = None) -> Cursor:
+        self._check_open()
+        params = _normalise_params(parameters)
+        self._results = []
+        self._current = None
+        results = self.connection.run_batch(operation, params)
+        self._results = results
+        with_rows = [r for r in results if r.table is not None]
+        self._current = with_rows[0] if with_rows else (results[-1] if results else None)
+        self._pos = 0
+        return self
+
+    def executemany(self, operation: str, seq_of_parameters: t.Iterable[t.Sequence[t.Any]]) -> Cursor:
+        self._check_open()
+        total = 0
+        for params in seq_of_parameters:
+            self.execute(operation, params)
+            total += max(self.rowcount, 0)
+        self._current = ResultSet([], [], None, total)
+        return self
+
+    def nextset(self) -> bool | None:
+        self._check_open()
+        if self._current is None:
+            return None
+        with_rows = [r for r in self._results if r.table is not None]
+        if self._current in with_rows:
+            index = with_rows.index(self._current)
+            if index + 1 < len(with_rows):
+                self._current, self._pos = with_rows[index + 1], 0
+                return True
+        return None
+
+    # ------------------------------------------------------------ results
+
+    @property
+    def description(self) -> list[tuple] | None:
+        if self._current is None or self._current.table is None:
+            return None
+        return [(name, typ, None, None, None, None, None)
+                for name, typ in zip(self._current.columns, self._current.types)]
+
+    @property
+    def rowcount(self) -> int:
+        return -1 if self._current is None else self._current.rowcount
+
+    def fetchone(self) -> tuple | None:
+        rows = self._fetch(1)
+        return rows[0] if rows else None
+
+    def fetchmany(self, size: int | None = None) -> list[tuple]:
+        return self._fetch(self.arraysize if size is None else size)
+
+    def fetchall(self) -> list[tuple]:
+        return self._fetch(None)
+
+    def fetch_arrow_table(self) -> pa.Table:
+        """The rest of the current result as an Arrow table."""
+        table = self._table()
+        rest = table.slice(self._pos)
+        self._pos = table.num_rows
+        return rest.rename_columns(self._current.columns) if self._current else rest
+
+    def _table(self) -> pa.Table:
+        self._check_open()
+        if self._current is None or self._current.table is None:
+            raise ProgrammingError("no result set: the last statement returned no rows to fetch")
+        return self._current.table
+
+    def _fetch(self, size: int | None) -> list[tuple]:
+        table = self._table()
+        end = table.num_rows if size is None else min(table.num_rows, self._pos + max(size, 0))
+        part = table.slice(self._pos, end - self._pos)
+        self._pos = end
+        return list(zip(*(col.to_pylist() for col in part.columns))) if part.num_columns else []
+
+    def __iter__(self) -> t.Iterator[tuple]:
+        while True:
+            row = self.fetchone()
+            if row is None:
+                return
+            yield row
+
+    def setinputsizes(self, sizes: t.Any) -> None:
+        """Accepted and ignored, as PEP 249 allows."""
+
+    def setoutputsize(self, size: int, column: int | None = None) -> None:
+        """Accepted and ignored, as PEP 249 allows."""
+
+    def close(self) -> None:
+        self._closed = True
+        self._results = []
+        self._current = None
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise InterfaceError("the cursor is closed")
+        self.connection._check_open()
+
+    def __enter__(self) -> Cursor:
+        return self
+
+    def __exit__(self, *exc: t.Any) -> None:
+        self.close()
+
+
+def _normalise_params(parameters: t.Sequence[t.Any] | None) -> list[t.Any]:
+    if parameters is None:
+        return []
+    if isinstance(parameters, (str, bytes, dict)):
+        raise ProgrammingError("parameters must be a sequence of values for the ? markers (paramstyle qmark)")
+    return [bytes(p) if isinstance(p, (bytearray, memoryview)) else p for p in parameters]
+
+
+__all__ = ["connect", "Connection", "Cursor", "render"]

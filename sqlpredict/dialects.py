@@ -1,0 +1,238 @@
+"""The two SQL dialects sqlpredict reads: T-SQL and DuckDB, each taught PREDICT.
+
+Each dialect is a sqlglot subclass that overrides only what differs: the
+PREDICT table source, T-SQL's type names (FLOAT is an 8-byte double, BIT a
+boolean, ...) and numbered `?` parameters. Everything is generated as DuckDB
+SQL by `DuckDB.Generator`, so identifiers are always quoted by sqlglot.
+"""
+
+from __future__ import annotations
+
+import typing as t
+
+from sqlglot import exp, tokens
+from sqlglot.dialects.duckdb import DuckDB as _DuckDB
+from sqlglot.dialects.tsql import TSQL as _TSQL
+from sqlglot.tokens import TokenType
+
+PREDICT_ARGS = ("MODEL", "DATA", "RUNTIME")
+
+
+class PredictSource(exp.Expression):
+    """`PREDICT(MODEL = m, DATA = src [AS d] [, RUNTIME = ONNX]) [WITH (...)] [AS p]`."""
+
+    arg_types = {
+        "model": True,
+        "data": True,
+        "runtime": False,
+        "columns": False,
+        "alias": False,
+        "joins": False,
+        "pivots": False,
+    }
+
+    @property
+    def alias_name(self) -> str:
+        alias = self.args.get("alias")
+        return alias.name if alias else ""
+
+
+class PredictParserMixin:
+    """Parses PREDICT wherever a table source may stand, and numbers `?`."""
+
+    def reset(self) -> None:  # type: ignore[override]
+        super().reset()  # type: ignore[misc]
+        self.placeholder_count = 0
+
+    def _parse_placeholder(self) -> exp.Expression | None:
+        node = super()._parse_placeholder()  # type: ignore[misc]
+        if isinstance(node, exp.Placeholder) and not node.this:
+            node.meta["index"] = self.placeholder_count
+            self.placeholder_count += 1
+        return node
+
+    def _parse_table(self, *args: t.Any, **kwargs: t.Any) -> exp.Expression | None:
+        curr, nxt = self._curr, self._next  # type: ignore[attr-defined]
+        if (
+            curr is not None
+            and nxt is not None
+            and curr.text.upper() == "PREDICT"
+            and nxt.token_type == TokenType.L_PAREN
+            and not kwargs.get("schema")
+        ):
+            return self._parse_predict(joins=bool(kwargs.get("joins")))
+        return super()._parse_table(*args, **kwargs)  # type: ignore[misc]
+
+    def _parse_predict(self, joins: bool) -> PredictSource:
+        p = t.cast(t.Any, self)
+        start = p._curr
+        p._advance(2)  # PREDICT (
+        args: dict[str, t.Any] = {}
+        seen: list[str] = []
+        while True:
+            key = (p._curr.text.upper() if p._curr else "")
+            if key not in PREDICT_ARGS:
+                p.raise_error(
+                    "PREDICT: expected MODEL =, DATA = or RUNTIME = "
+                    f"but found '{p._curr.text if p._curr else 'end of text'}'"
+                )
+            if key in seen:
+                p.raise_error(f"PREDICT: argument {key} is given twice")
+            if seen and PREDICT_ARGS.index(seen[-1]) > PREDICT_ARGS.index(key):
+                p.raise_error(
+                    f"PREDICT: argument {key} is out of order; write MODEL, DATA, RUNTIME in that order"
+                )
+            seen.append(key)
+            p._advance()
+            if not p._match(TokenType.EQ):
+                p.raise_error(f"PREDICT: expected '=' after {key}")
+            if key == "MODEL":
+                args["model"] = p._parse_bitwise()
+                if args["model"] is None:
+                    p.raise_error("PREDICT: MODEL = needs a value (@variable, ?, (SELECT ...) or 0x...)")
+            elif key == "DATA":
+                args["data"] = super()._parse_table()  # type: ignore[misc]
+                if args["data"] is None:
+                    p.raise_error("PREDICT: DATA = needs a table, view, CTE, (SELECT ...) or table function")
+            else:
+                runtime = p._curr
+                p._advance()
+                if runtime is None or runtime.text.upper() != "ONNX":
+                    p.raise_error(
+                        f"PREDICT: RUNTIME = {runtime.text if runtime else ''} is not supported; "
+                        "sqlpredict runs RUNTIME = ONNX (or leave RUNTIME out)",
+                        runtime,
+                    )
+                args["runtime"] = exp.var("ONNX")
+            if not p._match(TokenType.COMMA):
+                break
+        for needed in ("MODEL", "DATA"):
+            if needed not in seen:
+                p.raise_error(f"PREDICT: argument {needed} is missing", start)
+        if not p._match(TokenType.R_PAREN):
+            p.raise_error("PREDICT: expected ')' to close the argument list")
+        if p._match(TokenType.WITH):
+            if not p._match(TokenType.L_PAREN, advance=False):
+                p.raise_error("PREDICT: WITH must be followed by (column type, ...)")
+            args["columns"] = p._parse_wrapped_csv(p._parse_field_def)
+        alias = p._parse_table_alias()
+        if alias:
+            args["alias"] = alias
+        node = PredictSource(**args)
+        if joins:
+            for join in p._parse_joins():
+                node.append("joins", join)
+        return node
+
+
+class TSQLTypesMixin:
+    """T-SQL type names keep their T-SQL meaning (see spec section 1)."""
+
+    def _parse_types(self, *args: t.Any, **kwargs: t.Any) -> exp.Expression | None:
+        node = super()._parse_types(*args, **kwargs)  # type: ignore[misc]
+        if isinstance(node, exp.DataType):
+            return tsql_type_meaning(node)
+        return node
+
+
+def _params(dtype: exp.DataType) -> list[str]:
+    return [p.name.upper() for p in dtype.expressions]
+
+
+def tsql_type_meaning(dtype: exp.DataType) -> exp.DataType:
+    """Map a parsed T-SQL type to the DuckDB type with the same meaning."""
+    T = exp.DataType.Type
+    kind = dtype.this
+    params = _params(dtype)
+    if kind == T.DOUBLE and params:  # FLOAT(n): n <= 24 is 4-byte REAL
+        n = int(params[0]) if params[0].isdigit() else 53
+        return exp.DataType.build("FLOAT" if n <= 24 else "DOUBLE")
+    if kind in (T.VARBINARY, T.BINARY, T.IMAGE):
+        return exp.DataType.build("BLOB")
+    if kind in (T.VARCHAR, T.NVARCHAR, T.CHAR, T.NCHAR, T.TEXT):
+        return exp.DataType.build("VARCHAR")
+    if kind in (T.DATETIME, T.DATETIME2, T.SMALLDATETIME):
+        return exp.DataType.build("TIMESTAMP")
+    if kind in (T.TIME,) and params:
+        return exp.DataType.build("TIME")
+    if kind == T.MONEY:
+        return exp.DataType.build("DECIMAL(19, 4)")
+    if kind == T.SMALLMONEY:
+        return exp.DataType.build("DECIMAL(10, 4)")
+    if kind == T.DECIMAL and not params:  # T-SQL's default precision and scale
+        return exp.DataType.build("DECIMAL(18, 0)")
+    if kind == T.ROWVERSION:
+        return exp.DataType.build("BLOB")
+    return dtype
+
+
+def predictsource_sql(gen: t.Any, node: PredictSource) -> str:
+    """Print PREDICT back as text (error messages, stored views)."""
+    parts = [f"MODEL = {gen.sql(node, 'model')}", f"DATA = {gen.sql(node, 'data')}"]
+    if node.args.get("runtime"):
+        parts.append("RUNTIME = ONNX")
+    text = f"PREDICT({', '.join(parts)})"
+    if node.args.get("columns"):
+        text += f" WITH ({gen.expressions(node, key='columns', flat=True)})"
+    alias = gen.sql(node, "alias")
+    if alias:
+        text += f" AS {alias}"
+    joins = gen.expressions(node, key="joins", sep="", flat=True)
+    return text + (" " + joins.strip() if joins else "")
+
+
+def placeholder_sql(gen: t.Any, node: exp.Placeholder) -> str:
+    """`?` parameters are renumbered `$n` so PREDICT can consume some of them."""
+    if "dollar" in node.meta:
+        return f"${node.meta['dollar']}"
+    return "?"
+
+
+class TSQL(_TSQL):
+    class Tokenizer(_TSQL.Tokenizer):
+        KEYWORDS = {
+            **_TSQL.Tokenizer.KEYWORDS,
+            "FLOAT": TokenType.DOUBLE,
+            "REAL": TokenType.FLOAT,
+            "BIT": TokenType.BOOLEAN,
+            "TINYINT": TokenType.UTINYINT,
+        }
+
+    class Parser(PredictParserMixin, TSQLTypesMixin, _TSQL.Parser):
+        pass
+
+    class Generator(_TSQL.Generator):
+        TRANSFORMS = {**_TSQL.Generator.TRANSFORMS, PredictSource: predictsource_sql}
+
+
+class DuckDB(_DuckDB):
+    class Parser(PredictParserMixin, _DuckDB.Parser):
+        pass
+
+    class Generator(_DuckDB.Generator):
+        TRANSFORMS = {
+            **_DuckDB.Generator.TRANSFORMS,
+            PredictSource: predictsource_sql,
+            exp.Placeholder: placeholder_sql,
+        }
+
+
+DIALECTS: dict[str, type] = {"tsql": TSQL, "duckdb": DuckDB}
+
+
+def get_dialect(name: str) -> t.Any:
+    """The dialect instance for a connection's `dialect=` name."""
+    try:
+        return DIALECTS[name.lower()]()
+    except KeyError:
+        raise ValueError(f"dialect must be 'tsql' or 'duckdb', not {name!r}") from None
+
+
+def to_duckdb(node: exp.Expression) -> str:
+    """Generate DuckDB SQL; identifiers are quoted by sqlglot, never by hand."""
+    return DuckDB().generate(node, identify=False)
+
+
+def quote_identifier(name: str, dialect: t.Any) -> str:
+    """An identifier as the given dialect writes it (for error messages and fixes)."""
+    return exp.to_identifier(name).sql(dialect=dialect)

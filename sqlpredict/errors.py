@@ -1,0 +1,83 @@
+"""PEP 249 exception classes, and the one place DuckDB errors are mapped to them."""
+
+from __future__ import annotations
+
+import duckdb
+
+
+class Warning(Exception):  # noqa: A001 - the name is fixed by PEP 249
+    """Important warnings, such as data truncation."""
+
+
+class Error(Exception):
+    """Base of every error sqlpredict raises."""
+
+
+class InterfaceError(Error):
+    """Misuse of the interface itself, such as a closed cursor."""
+
+
+class DatabaseError(Error):
+    """Errors that come from the database."""
+
+
+class DataError(DatabaseError):
+    """Bad values: NULL inputs under null_inputs='error', overflow, conversion."""
+
+
+class OperationalError(DatabaseError):
+    """Failures of the runtime or the engine: onnxruntime errors, interrupts, I/O."""
+
+
+class IntegrityError(DatabaseError):
+    """Constraint violations."""
+
+
+class InternalError(DatabaseError):
+    """The engine reached a state it should not."""
+
+
+class ProgrammingError(DatabaseError):
+    """Bad SQL: syntax, unknown objects, PREDICT binding, type and WITH mismatches."""
+
+
+class NotSupportedError(DatabaseError):
+    """T-SQL that sqlpredict does not run."""
+
+
+_DUCKDB_MAP: list[tuple[type[BaseException], type[Error]]] = [
+    (duckdb.ConstraintException, IntegrityError),
+    (duckdb.ConversionException, DataError),
+    (duckdb.OutOfRangeException, DataError),
+    (duckdb.InterruptException, OperationalError),
+    (duckdb.IOException, OperationalError),
+    (duckdb.HTTPException, OperationalError),
+    (duckdb.TransactionException, OperationalError),
+    (duckdb.OutOfMemoryException, OperationalError),
+    (duckdb.NotImplementedException, NotSupportedError),
+    (duckdb.ParserException, ProgrammingError),
+    (duckdb.SyntaxException, ProgrammingError),
+    (duckdb.BinderException, ProgrammingError),
+    (duckdb.CatalogException, ProgrammingError),
+    (duckdb.InvalidInputException, ProgrammingError),
+    (duckdb.InvalidTypeException, ProgrammingError),
+    (duckdb.TypeMismatchException, ProgrammingError),
+    (duckdb.DependencyException, ProgrammingError),
+    (duckdb.PermissionException, ProgrammingError),
+    (duckdb.InternalException, InternalError),
+    (duckdb.FatalException, InternalError),
+    (duckdb.IntegrityError, IntegrityError),
+    (duckdb.DataError, DataError),
+    (duckdb.ProgrammingError, ProgrammingError),
+    (duckdb.NotSupportedError, NotSupportedError),
+    (duckdb.OperationalError, OperationalError),
+    (duckdb.InternalError, InternalError),
+]
+
+
+def from_duckdb(exc: BaseException) -> Error:
+    """The PEP 249 class for a DuckDB error; the caller keeps it as __cause__."""
+    for duck_cls, our_cls in _DUCKDB_MAP:
+        if isinstance(exc, duck_cls):
+            return our_cls(str(exc))
+    return DatabaseError(str(exc))

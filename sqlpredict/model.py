@@ -1,0 +1,169 @@
+"""A model value: checked, described, and prepared for batch scoring.
+
+A model arrives as bytes from a table. Nothing in those bytes may make the
+engine open a file (external tensor data) or load a library (custom operator
+domains), so both are refused here, before onnxruntime sees the bytes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+import onnx
+from google.protobuf.message import DecodeError
+from onnx import ModelProto, TensorProto
+
+from .errors import ProgrammingError
+
+# Operator domains that onnxruntime implements itself: no library is loaded for them.
+BUILTIN_DOMAINS = {"", "ai.onnx", "ai.onnx.ml", "com.microsoft", "ai.onnx.training", "ai.onnx.preview.training"}
+
+
+@dataclass(frozen=True)
+class TensorInfo:
+    """One graph input or output as the binding rules see it."""
+
+    name: str
+    onnx_type: str  # "tensor(float)", "seq(map(int64,tensor(float)))", ...
+    shape: tuple[int | str | None, ...] | None  # None when the value is not a tensor
+
+    @property
+    def shape_text(self) -> str:
+        if self.shape is None:
+            return "(no shape)"
+        return "[" + ",".join("N" if d is None else str(d) for d in self.shape) + "]"
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    digest: str
+    inputs: tuple[TensorInfo, ...]
+    outputs: tuple[TensorInfo, ...]
+    batch_bytes: bytes  # the model with a fixed batch dimension of 1 relaxed to N
+    original_bytes: bytes
+    relaxed: bool  # True when batch_bytes differs from original_bytes
+
+
+def model_digest(blob: bytes) -> str:
+    return hashlib.sha256(blob).hexdigest()
+
+
+def parse_model(blob: bytes) -> ModelProto:
+    """Parse and check model bytes; any failure is a PREDICT: error, never a crash."""
+    proto = ModelProto()
+    try:
+        proto.ParseFromString(blob)
+    except (DecodeError, RuntimeError, ValueError) as exc:
+        raise ProgrammingError(f"PREDICT: model is corrupt or invalid: it is not an ONNX protobuf ({exc})") from exc
+    if not proto.HasField("graph") or not proto.graph.node and not proto.graph.output:
+        raise ProgrammingError("PREDICT: model is corrupt or invalid: the bytes hold no ONNX graph")
+    refuse_files_and_libraries(proto)
+    try:
+        onnx.checker.check_model(proto)
+    except (onnx.checker.ValidationError, Exception) as exc:  # noqa: BLE001 - the checker raises several types
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ProgrammingError(f"PREDICT: model is corrupt or invalid: {reason}") from exc
+    return proto
+
+
+def _graphs(graph: onnx.GraphProto):
+    yield graph
+    for node in graph.node:
+        for attr in node.attribute:
+            if attr.type == onnx.AttributeProto.GRAPH:
+                yield from _graphs(attr.g)
+            for sub in attr.graphs:
+                yield from _graphs(sub)
+
+
+def _tensors(graph: onnx.GraphProto):
+    for g in _graphs(graph):
+        yield from g.initializer
+        for sparse in g.sparse_initializer:
+            yield sparse.values
+            yield sparse.indices
+        for node in g.node:
+            for attr in node.attribute:
+                if attr.HasField("t"):
+                    yield attr.t
+                yield from attr.tensors
+
+
+def refuse_files_and_libraries(proto: ModelProto) -> None:
+    """A model value must never make the engine read a file or load a library."""
+    for tensor in _tensors(proto.graph):
+        if tensor.data_location == TensorProto.EXTERNAL or len(tensor.external_data):
+            raise ProgrammingError(
+                f"PREDICT: model is refused: tensor '{tensor.name}' keeps its data in an external file; "
+                "a model stored in a table must be self-contained: save it with "
+                "onnx.save_model(model, path, save_as_external_data=False)"
+            )
+    domains = {op.domain for op in proto.opset_import} | {n.domain for g in _graphs(proto.graph) for n in g.node}
+    custom = sorted(d for d in domains if d not in BUILTIN_DOMAINS and d not in {f.domain for f in proto.functions})
+    if custom:
+        raise ProgrammingError(
+            f"PREDICT: model is refused: it uses operators from custom domain(s) {', '.join(custom)}, "
+            "which need a custom operator library; sqlpredict never loads libraries for a model value"
+        )
+
+
+def _tensor_info(value: onnx.ValueInfoProto) -> TensorInfo:
+    kind = value.type.WhichOneof("value")
+    onnx_type = _type_text(value.type)
+    if kind != "tensor_type":
+        return TensorInfo(value.name, onnx_type, None)
+    shape: list[int | str | None] = []
+    if value.type.tensor_type.HasField("shape"):
+        for dim in value.type.tensor_type.shape.dim:
+            if dim.HasField("dim_value") and dim.dim_value > 0:
+                shape.append(dim.dim_value)
+            elif dim.HasField("dim_param"):
+                shape.append(dim.dim_param)
+            else:
+                shape.append(None)
+    return TensorInfo(value.name, onnx_type, tuple(shape))
+
+
+def _type_text(tp: onnx.TypeProto) -> str:
+    kind = tp.WhichOneof("value")
+    if kind == "tensor_type":
+        return f"tensor({onnx.helper.tensor_dtype_to_string(tp.tensor_type.elem_type).split('.')[-1].lower()})"
+    if kind == "sequence_type":
+        return f"seq({_type_text(tp.sequence_type.elem_type)})"
+    if kind == "map_type":
+        key = onnx.helper.tensor_dtype_to_string(tp.map_type.key_type).split(".")[-1].lower()
+        return f"map({key},{_type_text(tp.map_type.value_type)})"
+    return kind or "unknown"
+
+
+def relax_batch_dimension(proto: ModelProto) -> bool:
+    """Turn a fixed batch dimension of 1 on inputs and outputs into a symbolic N.
+
+    Models exported for one row at a time (the SQL Edge quickstart's default)
+    then score whole batches in one call. Returns whether anything changed.
+    """
+    changed = False
+    initializers = {init.name for init in proto.graph.initializer}
+    for value in list(proto.graph.input) + list(proto.graph.output):
+        if value.name in initializers or value.type.WhichOneof("value") != "tensor_type":
+            continue
+        dims = value.type.tensor_type.shape.dim
+        if len(dims) in (1, 2) and dims[0].HasField("dim_value") and dims[0].dim_value == 1:
+            dims[0].Clear()
+            dims[0].dim_param = "N"
+            changed = True
+    if changed:
+        del proto.graph.value_info[:]
+    return changed
+
+
+def describe_model(blob: bytes) -> ModelInfo:
+    """Check a model value and describe its graph inputs and outputs."""
+    proto = parse_model(blob)
+    initializers = {init.name for init in proto.graph.initializer}
+    inputs = tuple(_tensor_info(v) for v in proto.graph.input if v.name not in initializers)
+    outputs = tuple(_tensor_info(v) for v in proto.graph.output)
+    relaxed = relax_batch_dimension(proto)
+    batch_bytes = proto.SerializeToString() if relaxed else blob
+    return ModelInfo(model_digest(blob), inputs, outputs, batch_bytes, blob, relaxed)

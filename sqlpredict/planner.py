@@ -1,0 +1,424 @@
+"""Planning a statement: every PREDICT becomes a scored Arrow stream.
+
+DuckDB's Python API has no table functions written in Python, so PREDICT is
+planned outside DuckDB and executed inside it:
+
+1. MODEL is evaluated to bytes (parameter, hex literal, scalar subquery, variable).
+2. DATA becomes a query of its own, `SELECT * FROM <source> [WHERE <pushed filters>]`,
+   described by DuckDB to learn column names and types, and bound to the model.
+3. That query is streamed as Arrow record batches through the scorer, and the
+   scored stream is registered on the connection under a private name.
+4. PREDICT in the statement is replaced by that name; `d.` and `p.` references
+   are rewritten to it, and the statement runs on the user's connection.
+
+Where the stream reads DATA from is decided in `stream.py`.
+"""
+
+from __future__ import annotations
+
+import itertools
+import typing as t
+from dataclasses import dataclass, field
+
+import duckdb
+from sqlglot import exp
+
+from .binding import Binding, bind
+from .dialects import PredictSource, to_duckdb
+from .errors import DataError, ProgrammingError, from_duckdb
+from .sessions import SessionCache
+from .stream import PredictStream
+
+STREAM_PREFIX = "__sqlpredict_stream_"
+_names = itertools.count(1)
+
+
+@dataclass
+class PlanContext:
+    """What planning needs from the connection."""
+
+    con: duckdb.DuckDBPyConnection
+    dialect: str
+    params: t.Sequence[t.Any]
+    cache: SessionCache
+    providers: tuple[str, ...]
+    null_inputs: str = "propagate"
+    batch_size: int = 65536
+    threads: int | None = None
+    can_stream: bool = True  # False while the transaction holds uncommitted writes
+    variables: dict[str, t.Any] = field(default_factory=dict)
+    _temp_names: set[str] | None = None
+
+    def temp_names(self) -> set[str]:
+        """Names of the connection's temporary tables and views (only it can see them)."""
+        if self._temp_names is None:
+            rows = self.con.execute(
+                "SELECT lower(table_name) FROM duckdb_tables() WHERE temporary "
+                "UNION ALL SELECT lower(view_name) FROM duckdb_views() WHERE temporary"
+            ).fetchall()
+            self._temp_names = {r[0] for r in rows}
+        return self._temp_names
+
+
+@dataclass
+class PreparedStatement:
+    """A statement ready to run on the user's connection."""
+
+    node: exp.Expression
+    sql: str
+    params: list[t.Any]
+    streams: list[PredictStream]
+
+
+def placeholders(node: exp.Expression) -> list[exp.Placeholder]:
+    return [p for p in node.find_all(exp.Placeholder) if "index" in p.meta]
+
+
+def render(node: exp.Expression, params: t.Sequence[t.Any]) -> tuple[str, list[t.Any]]:
+    """DuckDB SQL for a tree, with its `?` renumbered `$n` and their values in order.
+
+    Values are always passed to DuckDB as parameters, never spliced into text.
+    """
+    values = []
+    for number, ph in enumerate(placeholders(node), start=1):
+        ph.meta["dollar"] = number
+        values.append(params[ph.meta["index"]])
+    return to_duckdb(node), values
+
+
+def prepare(statement: exp.Expression, ctx: PlanContext) -> PreparedStatement:
+    """Plan every PREDICT in a statement, innermost first."""
+    statement = statement.copy()
+    if ctx.dialect == "tsql":
+        resolve_dbo(statement)
+    streams: list[PredictStream] = []
+    try:
+        while True:
+            found = list(statement.find_all(PredictSource))
+            if not found:
+                break
+            innermost = max(found, key=lambda n: _depth(n))
+            streams.append(plan_predict(innermost, ctx))
+        sql, values = render(statement, ctx.params)
+    except BaseException:
+        for stream in streams:
+            stream.close()
+        raise
+    return PreparedStatement(statement, sql, values, streams)
+
+
+def _depth(node: exp.Expression) -> int:
+    depth = 0
+    while node.parent is not None:
+        node, depth = node.parent, depth + 1
+    return depth
+
+
+def resolve_dbo(statement: exp.Expression) -> None:
+    """T-SQL's default schema `dbo` is DuckDB's `main`: `dbo.t` and `t` are one table."""
+    for table in statement.find_all(exp.Table):
+        db = table.args.get("db")
+        if isinstance(db, exp.Identifier) and db.name.lower() == "dbo" and not table.args.get("catalog"):
+            table.set("db", None)
+    for column in statement.find_all(exp.Column):
+        db = column.args.get("db")
+        if isinstance(db, exp.Identifier) and db.name.lower() == "dbo":
+            column.set("db", None)
+
+
+# ---------------------------------------------------------------- one PREDICT
+
+
+def plan_predict(node: PredictSource, ctx: PlanContext) -> PredictStream:
+    select = node.find_ancestor(exp.Select)
+    model = model_value(node, ctx)
+    compiled = ctx.cache.get(model, ctx.providers, ctx.threads)
+    data = node.args["data"]
+    data_alias = _data_alias(data)
+    query = _data_query(node, data)
+    columns = describe(query, ctx)
+    binding = bind(compiled.info, columns, _declared(node), ctx.dialect)
+    data_names = [c for c, _ in columns]
+    if select is not None:
+        for conjunct in pushable_filters(select, node, data_alias, data_names, binding):
+            query = query.where(conjunct.copy(), copy=False)
+    sql, values = render(query, ctx.params)
+    stream_name = f"{STREAM_PREFIX}{next(_names)}"
+    output_columns = _output_columns(binding, data_names)
+    stream = PredictStream(
+        name=stream_name,
+        data_sql=sql,
+        data_params=values,
+        compiled=compiled,
+        binding=binding,
+        output_columns=[col for col, _ in output_columns],
+        null_inputs=ctx.null_inputs,
+        batch_size=ctx.batch_size,
+    )
+    stream.open(ctx.con, streaming=ctx.can_stream and not _needs_own_connection(query, ctx))
+    try:
+        _replace(node, select, stream_name, data_alias, data_names, output_columns)
+    except BaseException:
+        stream.close()
+        raise
+    return stream
+
+
+def model_value(node: PredictSource, ctx: PlanContext) -> bytes:
+    """Evaluate MODEL = ... to the model's bytes."""
+    expr = node.args["model"]
+    text = expr.sql(dialect=ctx.dialect if ctx.dialect != "tsql" else "tsql")
+    if isinstance(expr, exp.Parameter):
+        name = expr.name.lower()
+        if name not in ctx.variables:
+            raise ProgrammingError(f"PREDICT: MODEL = @{expr.name}: must declare the scalar variable @{expr.name}")
+        value = ctx.variables[name]
+    elif isinstance(expr, exp.Placeholder) and "index" in expr.meta:
+        value = _param(ctx, expr.meta["index"])
+    else:
+        if any(isinstance(c, exp.Column) and c.find_ancestor(exp.Select) is None for c in expr.find_all(exp.Column)):
+            raise ProgrammingError(
+                f"PREDICT: MODEL = {text} is not a value; MODEL takes @variable, ?, (SELECT data FROM models "
+                "WHERE ...) or a 0x... literal"
+            )
+        sql, values = render(exp.select(expr.copy()), ctx.params)
+        try:
+            rows = ctx.con.execute(sql, values).fetchall()
+        except duckdb.Error as exc:
+            raise _model_query_error(exc, text) from exc
+        value = rows[0][0] if rows else None
+    return _model_bytes(value, text)
+
+
+def _param(ctx: PlanContext, index: int) -> t.Any:
+    if index >= len(ctx.params):
+        raise ProgrammingError(
+            f"the statement has more ? parameter markers than the {len(ctx.params)} values given"
+        )
+    return ctx.params[index]
+
+
+def _model_query_error(exc: BaseException, text: str) -> Exception:
+    err = from_duckdb(exc)
+    return type(err)(f"PREDICT: the MODEL query failed ({text}): {err}")
+
+
+def _model_bytes(value: t.Any, text: str) -> bytes:
+    if value is None:
+        raise DataError(
+            f"PREDICT: MODEL is NULL: the model query found no row or returned NULL (MODEL = {text}); "
+            "check that the query selects an existing model"
+        )
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return bytes(value)
+    kind = "varchar" if isinstance(value, str) else type(value).__name__
+    raise ProgrammingError(
+        f"PREDICT: MODEL must be varbinary (BLOB) holding an ONNX model, but MODEL = {text} is {kind}; "
+        "pass the model's bytes"
+    )
+
+
+def _data_alias(data: exp.Expression) -> str | None:
+    """How DATA's columns are qualified: its alias, else a table's own name."""
+    if data.alias:
+        return data.alias
+    if isinstance(data, exp.Table) and isinstance(data.this, exp.Identifier):
+        return data.name
+    return None
+
+
+def _data_query(node: PredictSource, data: exp.Expression) -> exp.Select:
+    query = exp.select("*").from_(data.copy())
+    ctes = _visible_ctes(node)
+    if ctes:
+        query.set("with", exp.With(expressions=[c.copy() for c in ctes]))
+    return query
+
+
+def _visible_ctes(node: exp.Expression) -> list[exp.CTE]:
+    """CTEs in scope at a PREDICT: those of enclosing WITHs defined before it."""
+    ctes: list[exp.CTE] = []
+    child, parent = node, node.parent
+    while parent is not None:
+        with_ = parent.args.get("with_") or parent.args.get("with")
+        if isinstance(with_, exp.With):
+            own: list[exp.CTE] = []
+            for cte in with_.expressions:
+                if cte is child or child in set(cte.walk()):
+                    break
+                own.append(cte)
+            ctes = own + ctes
+        child, parent = parent, parent.parent
+    return ctes
+
+
+def describe(query: exp.Select, ctx: PlanContext) -> list[tuple[str, str]]:
+    sql, values = render(query.copy(), ctx.params)
+    try:
+        rows = ctx.con.execute(f"DESCRIBE {sql}", values).fetchall()
+    except duckdb.Error as exc:
+        err = from_duckdb(exc)
+        raise type(err)(f"PREDICT: DATA could not be read: {err}") from exc
+    return [(r[0], r[1]) for r in rows]
+
+
+def _declared(node: PredictSource) -> list[tuple[str, str]] | None:
+    columns = node.args.get("columns")
+    if not columns:
+        return None
+    declared = []
+    for col in columns:
+        kind = col.args.get("kind")
+        if kind is None:
+            raise ProgrammingError(f"PREDICT: WITH column '{col.name}' needs a type, e.g. {col.name} FLOAT")
+        declared.append((col.name, to_duckdb(kind)))
+    return declared
+
+
+def _needs_own_connection(query: exp.Select, ctx: PlanContext) -> bool:
+    """DATA that reads temp tables or other streams must run on the user's connection."""
+    names = {tbl.name.lower() for tbl in query.find_all(exp.Table) if isinstance(tbl.this, exp.Identifier)}
+    if any(n.startswith(STREAM_PREFIX) for n in names):
+        return True
+    return bool(names & ctx.temp_names())
+
+
+def _output_columns(binding: Binding, data_names: list[str]) -> list[tuple[str, str]]:
+    """(stream column, result label) per output; renamed where a data column has the name."""
+    taken = {n.lower() for n in data_names}
+    result = []
+    for out in binding.outputs:
+        column = out.name
+        if column.lower() in taken:
+            column = f"__sqlpredict_out_{len(result)}_{out.name}"
+        taken.add(column.lower())
+        result.append((column, out.name))
+    return result
+
+
+# ---------------------------------------------------------------- filters
+
+
+def pushable_filters(select: exp.Select, node: PredictSource, data_alias: str | None,
+                     data_names: list[str], binding: Binding) -> list[exp.Expression]:
+    """WHERE conjuncts on data columns alone, to run before the model (spec 7).
+
+    They stay in the outer WHERE too, so pushing never changes the result.
+    """
+    where = select.args.get("where")
+    if where is None or not _filters_commute(select, node):
+        return []
+    single_source = not select.args.get("joins")
+    outputs = {o.name.lower() for o in binding.outputs}
+    data_lower = {n.lower() for n in data_names}
+    pushed = []
+    for conjunct in where.this.flatten() if isinstance(where.this, exp.And) else [where.this]:
+        if _only_data(conjunct, data_alias, data_lower, outputs, single_source):
+            pushed.append(conjunct)
+    return pushed
+
+
+def _filters_commute(select: exp.Select, node: PredictSource) -> bool:
+    joins = select.args.get("joins") or []
+    if any(j.side in ("RIGHT", "FULL") for j in joins):
+        return False
+    if isinstance(node.parent, exp.Join):
+        return not node.parent.side and not any(j.side for j in joins)
+    return isinstance(node.parent, exp.From)
+
+
+def _only_data(conjunct: exp.Expression, alias: str | None, data_lower: set[str], outputs: set[str],
+               single_source: bool) -> bool:
+    if conjunct.find(exp.Select, exp.Subquery, exp.AggFunc, exp.Window, exp.Parameter, exp.Star):
+        return False
+    columns = list(conjunct.find_all(exp.Column))
+    if not columns:
+        return False
+    for col in columns:
+        if col.table:
+            if alias is None or col.table.lower() != alias.lower():
+                return False
+        elif not single_source or col.name.lower() not in data_lower or col.name.lower() in outputs:
+            return False
+    return True
+
+
+# ---------------------------------------------------------------- replacing PREDICT
+
+
+def _replace(node: PredictSource, select: exp.Select | None, stream: str, data_alias: str | None,
+             data_names: list[str], output_columns: list[tuple[str, str]]) -> None:
+    pred_alias = node.alias_name or None
+    table = exp.Table(this=exp.to_identifier(stream), alias=exp.TableAlias(this=exp.to_identifier(stream)))
+    if node.args.get("joins"):
+        table.set("joins", node.args["joins"])
+    node.replace(table)
+    if select is None:
+        return
+    labels = {label.lower(): (column, label) for column, label in output_columns}
+    aliases = {a.lower() for a in (data_alias, pred_alias) if a}
+    _expand_stars(select, stream, data_alias, pred_alias, data_names, output_columns)
+    for col in list(select.find_all(exp.Column)):
+        qualifier = col.table.lower() if col.table else ""
+        if not qualifier or qualifier not in aliases:
+            continue
+        is_output = bool(pred_alias) and qualifier == pred_alias.lower()
+        is_data = bool(data_alias) and qualifier == data_alias.lower()
+        if is_output and (not is_data or col.name.lower() in labels):
+            if col.name.lower() not in labels:
+                declared = ", ".join(label for _, label in output_columns) or "nothing"
+                raise ProgrammingError(
+                    f"PREDICT: {pred_alias}.{col.name} is not a PREDICT output; WITH declares: {declared}"
+                )
+            column, label = labels[col.name.lower()]
+            _point(col, stream, column, label)
+        else:
+            col.set("table", exp.to_identifier(stream))
+            col.set("db", None)
+            col.set("catalog", None)
+
+
+def _point(col: exp.Column, stream: str, column: str, label: str) -> None:
+    col.set("this", exp.to_identifier(column))
+    col.set("table", exp.to_identifier(stream))
+    if column != label and isinstance(col.parent, exp.Select) and col.arg_key == "expressions":
+        col.replace(exp.alias_(col.copy(), label))
+
+
+def _expand_stars(select: exp.Select, stream: str, data_alias: str | None, pred_alias: str | None,
+                  data_names: list[str], output_columns: list[tuple[str, str]]) -> None:
+    """`d.*` is every DATA column, `p.*` the outputs only, `*` both (spec 1)."""
+    renamed = any(column != label for column, label in output_columns)
+    data_cols = [exp.column(n, table=stream) for n in data_names]
+    out_cols = [
+        exp.alias_(exp.column(c, table=stream), label) if c != label else exp.column(c, table=stream)
+        for c, label in output_columns
+    ]
+    expanded: list[exp.Expression] = []
+    changed = False
+    for item in select.expressions:
+        star_table = item.table.lower() if isinstance(item, exp.Column) and isinstance(item.this, exp.Star) else None
+        if star_table and pred_alias and star_table == pred_alias.lower():
+            expanded.extend(c.copy() for c in out_cols)
+            changed = True
+        elif star_table and data_alias and star_table == data_alias.lower():
+            expanded.extend(c.copy() for c in data_cols)
+            changed = True
+        elif isinstance(item, exp.Star) and renamed:
+            expanded.extend(_expand_bare_star(select, stream, data_cols, out_cols))
+            changed = True
+        else:
+            expanded.append(item)
+    if changed:
+        select.set("expressions", expanded)
+
+
+def _expand_bare_star(select: exp.Select, stream: str, data_cols: list, out_cols: list) -> list[exp.Expression]:
+    sources = [select.args["from_"].this] + [j.this for j in select.args.get("joins") or []]
+    items: list[exp.Expression] = []
+    for source in sources:
+        if isinstance(source, exp.Table) and source.name == stream:
+            items.extend(c.copy() for c in data_cols + out_cols)
+        else:
+            items.append(exp.Column(this=exp.Star(), table=exp.to_identifier(source.alias_or_name)))
+    return items

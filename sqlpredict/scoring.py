@@ -1,0 +1,206 @@
+"""Scoring one Arrow record batch: columns to tensors, one session call, tensors to columns.
+
+Rows with a NULL in any bound column are not scored (their outputs are NULL)
+unless the connection says null_inputs="error". Declared WITH types are
+applied with DuckDB's own CAST, so overflow behaves as SQL says it does.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+
+from .binding import Binding, InputBinding, OutputBinding
+from .errors import DataError, OperationalError
+from .sessions import CompiledModel, run_session
+from .sqltypes import arrow_type, converts_exactly, parse_sql_type
+
+_scratch = threading.local()
+
+
+def _scratch_connection() -> duckdb.DuckDBPyConnection:
+    """A private in-memory DuckDB per thread, used only to apply CAST."""
+    con = getattr(_scratch, "con", None)
+    if con is None:
+        con = _scratch.con = duckdb.connect()
+    return con
+
+
+def duckdb_arrow_type(sql_type: str) -> pa.DataType:
+    """The Arrow type DuckDB gives a value of `sql_type`."""
+    table = _scratch_connection().sql(f"SELECT CAST(NULL AS {sql_type}) AS v").to_arrow_table()
+    return table.schema.field("v").type
+
+
+class Scorer:
+    """Scores batches for one bound PREDICT."""
+
+    def __init__(self, compiled: CompiledModel, binding: Binding, null_inputs: str = "propagate") -> None:
+        self.compiled = compiled
+        self.binding = binding
+        self.null_inputs = null_inputs
+        self.tensor_outputs = [o for o in binding.outputs]
+        self.output_types = [self._result_type(o) for o in binding.outputs]
+        self.rows_scored = 0
+
+    def _result_type(self, out: OutputBinding) -> pa.DataType:
+        if out.declared_type is not None:
+            return duckdb_arrow_type(out.declared_type)
+        if out.dtype is None:
+            return duckdb_arrow_type(_map_sql_type(out.output.onnx_type))
+        return arrow_type(out.dtype, out.width)
+
+    def score(self, batch: pa.RecordBatch) -> list[pa.Array]:
+        """The output columns for one batch, in binding order."""
+        n = batch.num_rows
+        valid = self._valid_rows(batch)
+        scored = int(valid.sum()) if valid is not None else n
+        feeds = {b.input.name: self._tensor(batch.column(b.column), b, valid) for b in self.binding.inputs}
+        if scored == 0 or not self.binding.outputs:
+            values = [None] * len(self.binding.outputs)
+        else:
+            names = [o.output.name for o in self.binding.outputs]
+            values = run_session(self.compiled, names, feeds)
+        self.rows_scored += scored
+        return [self._column(out, value, valid, n, scored, typ)
+                for out, value, typ in zip(self.binding.outputs, values, self.output_types)]
+
+    def _valid_rows(self, batch: pa.RecordBatch) -> np.ndarray | None:
+        """Boolean mask of rows whose bound columns are all non-NULL; None when all are."""
+        mask = None
+        for b in self.binding.inputs:
+            col = batch.column(b.column)
+            nulls = _null_rows(col, b.width)
+            if nulls is None:
+                continue
+            if self.null_inputs == "error":
+                raise DataError(
+                    f"PREDICT: column \"{b.column}\" (input '{b.input.name}') is NULL in a row, and the connection "
+                    "was opened with null_inputs='error'; filter those rows out in DATA "
+                    f"(WHERE {b.column} IS NOT NULL) or open the connection with null_inputs='propagate'"
+                )
+            mask = ~nulls if mask is None else mask & ~nulls
+        return mask
+
+    def _tensor(self, col: pa.Array, b: InputBinding, valid: np.ndarray | None) -> np.ndarray:
+        values = _to_numpy(col, b.width)
+        if values.dtype != b.dtype:
+            values = values.astype(b.dtype)
+        if valid is not None:
+            values = values[valid]
+        if b.width is None and b.rank == 2:
+            values = values.reshape(-1, 1)
+        return values
+
+    def _column(self, out: OutputBinding, value, valid: np.ndarray | None, n: int, scored: int,
+                typ: pa.DataType) -> pa.Array:
+        if out.dtype is None:
+            arr = _map_column(out, value, valid, n, scored)
+        else:
+            arr = _tensor_column(out, value, valid, n, scored)
+        if arr.type != typ:
+            arr = _cast(arr, out, typ)
+        return arr
+
+
+def _null_rows(col: pa.Array, width: int | None) -> np.ndarray | None:
+    nulls = None
+    if col.null_count:
+        nulls = col.is_null().to_numpy(zero_copy_only=False)
+    if width is not None:
+        child = _fixed_children(col, width)
+        if child.null_count:
+            inner = child.is_null().to_numpy(zero_copy_only=False).reshape(-1, width).any(axis=1)
+            nulls = inner if nulls is None else nulls | inner
+    return nulls
+
+
+def _fixed_children(col: pa.Array, width: int) -> pa.Array:
+    return col.values.slice(col.offset * width, len(col) * width)
+
+
+def _to_numpy(col: pa.Array, width: int | None) -> np.ndarray:
+    if width is not None:
+        child = _fixed_children(col, width)
+        if child.null_count:
+            child = child.fill_null(0)
+        return child.to_numpy(zero_copy_only=False).reshape(-1, width)
+    if pa.types.is_string(col.type) or pa.types.is_large_string(col.type) or pa.types.is_string_view(col.type):
+        return np.array(col.to_pylist(), dtype=object)
+    if col.null_count:
+        col = col.fill_null(False if pa.types.is_boolean(col.type) else 0)
+    return col.to_numpy(zero_copy_only=False)
+
+
+def _tensor_column(out: OutputBinding, value, valid, n: int, scored: int) -> pa.Array:
+    shape = (n,) if out.width is None else (n, out.width)
+    if value is None:
+        value = np.zeros((0,) + shape[1:], dtype=out.dtype)
+    value = np.asarray(value)
+    if value.ndim == 0 or value.shape[0] != scored or value.size != scored * (out.width or 1):
+        raise OperationalError(
+            f"PREDICT: output '{out.output.name}' gave shape {list(value.shape)} for {scored} rows; "
+            "sqlpredict needs one value (or one array) per row"
+        )
+    value = value.reshape((scored,) + shape[1:])
+    if out.dtype == np.dtype(object):
+        items = value.tolist()
+        if valid is not None:
+            full = [None] * n
+            for i, item in zip(np.flatnonzero(valid), items):
+                full[i] = item
+            items = full
+        return pa.array([None if v is None else str(v) for v in items], type=pa.string())
+    if value.dtype != out.dtype:
+        value = value.astype(out.dtype)
+    mask = None
+    if valid is not None:
+        full = np.zeros(shape, dtype=out.dtype)
+        full[valid] = value
+        value, mask = full, ~valid
+    if out.width is None:
+        return pa.array(value, mask=mask)
+    flat = pa.array(value.reshape(-1))
+    return pa.FixedSizeListArray.from_arrays(flat, out.width, mask=None if mask is None else pa.array(mask))
+
+
+def _map_sql_type(onnx_type: str) -> str:
+    """seq(map(int64,tensor(float))) -> MAP(BIGINT, FLOAT)."""
+    from .sqltypes import NUMPY_DUCKDB, ONNX_NUMPY
+
+    inner = onnx_type.removeprefix("seq(").removesuffix(")")
+    key, _, val = inner.removeprefix("map(").removesuffix(")").partition(",")
+    val = val.removeprefix("tensor(").removesuffix(")")
+    return f"MAP({NUMPY_DUCKDB[ONNX_NUMPY[key]]}, {NUMPY_DUCKDB[ONNX_NUMPY[val]]})"
+
+
+def _map_column(out: OutputBinding, value, valid, n: int, scored: int) -> pa.Array:
+    items = list(value) if value is not None else []
+    if valid is not None:
+        full: list = [None] * n
+        for i, item in zip(np.flatnonzero(valid), items):
+            full[i] = item
+        items = full
+    typ = duckdb_arrow_type(_map_sql_type(out.output.onnx_type))
+    return pa.array([None if m is None else list(m.items()) for m in items], type=typ)
+
+
+def _cast(arr: pa.Array, out: OutputBinding, typ: pa.DataType) -> pa.Array:
+    """Apply WITH's declared type with SQL CAST semantics (DuckDB's own CAST)."""
+    if out.dtype is not None and out.width is None and pa.types.is_primitive(typ):
+        target = typ.to_pandas_dtype() if not pa.types.is_boolean(typ) else np.bool_
+        if converts_exactly(out.dtype, np.dtype(target)):
+            return arr.cast(typ)
+    con = _scratch_connection()
+    declared = out.declared_type or parse_sql_type(str(typ)).name
+    try:
+        table = con.from_arrow(pa.table({"v": arr})).project(f"CAST(v AS {declared}) AS v").to_arrow_table()
+    except (duckdb.ConversionException, duckdb.OutOfRangeException) as exc:
+        raise DataError(
+            f"PREDICT: output '{out.output.name}' has a value that does not fit column {out.name} "
+            f"declared as {declared} in WITH ({str(exc).splitlines()[0]}); declare a wider type in WITH"
+        ) from exc
+    return table.column("v").combine_chunks()

@@ -1,0 +1,167 @@
+"""onnxruntime sessions: provider choice, and one cached session per model value.
+
+Sessions are cached by the SHA-256 of the model bytes (and the providers),
+so the same query run again costs no model load. The cache is bounded in
+bytes of model, least recently used evicted.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from functools import lru_cache
+
+import onnxruntime as ort
+
+from .errors import OperationalError, ProgrammingError
+from .model import ModelInfo, describe_model, model_digest
+
+DEFAULT_CACHE_BYTES = 1 << 30
+
+
+@lru_cache(maxsize=1)
+def cuda_usable() -> bool:
+    """True when a GPU is present and onnxruntime-gpu's CUDA provider can load.
+
+    Checked quietly with ctypes, so machines without CUDA see no error spam
+    from onnxruntime trying and failing to load the provider.
+    """
+    if "CUDAExecutionProvider" not in ort.get_available_providers():
+        return False
+    try:
+        cuda = ctypes.CDLL("libcuda.so.1")
+        count = ctypes.c_int(0)
+        if cuda.cuInit(0) != 0 or cuda.cuDeviceGetCount(ctypes.byref(count)) != 0 or count.value < 1:
+            return False
+    except OSError:
+        return False
+    try:
+        if hasattr(ort, "preload_dlls"):
+            ort.preload_dlls()
+        capi = os.path.join(os.path.dirname(ort.__file__), "capi")
+        ctypes.CDLL(os.path.join(capi, "libonnxruntime_providers_shared.so"), mode=ctypes.RTLD_GLOBAL)
+        ctypes.CDLL(os.path.join(capi, "libonnxruntime_providers_cuda.so"))
+    except OSError:
+        return False
+    return True
+
+
+def default_providers() -> tuple[str, ...]:
+    """CUDA first when it can really run, else the CPU provider alone."""
+    if cuda_usable():
+        return ("CUDAExecutionProvider", "CPUExecutionProvider")
+    return ("CPUExecutionProvider",)
+
+
+def resolve_providers(providers: list[str] | tuple[str, ...] | None) -> tuple[str, ...]:
+    """Validate a connection's `providers=` list against what onnxruntime offers."""
+    if providers is None:
+        return default_providers()
+    available = ort.get_available_providers()
+    chosen = tuple(providers)
+    unknown = [p for p in chosen if p not in available]
+    if unknown or not chosen:
+        raise ProgrammingError(
+            f"providers {list(chosen)} are not available; this onnxruntime offers {available}"
+        )
+    return chosen
+
+
+@dataclass
+class CompiledModel:
+    """A model ready to score: its description and a session."""
+
+    info: ModelInfo
+    session: ort.InferenceSession
+    providers: tuple[str, ...]
+    per_row: bool  # True when the relaxed batch model could not be built
+
+
+def _session_options(threads: int | None) -> ort.SessionOptions:
+    options = ort.SessionOptions()
+    options.log_severity_level = 3
+    if threads:
+        options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    return options
+
+
+def _build(info: ModelInfo, providers: tuple[str, ...], threads: int | None) -> CompiledModel:
+    options = _session_options(threads)
+    try:
+        session = ort.InferenceSession(info.batch_bytes, options, providers=list(providers))
+        return CompiledModel(info, session, providers, per_row=False)
+    except Exception as exc:  # noqa: BLE001 - onnxruntime raises its own types
+        if not info.relaxed:
+            raise ProgrammingError(f"PREDICT: model is corrupt or invalid: {_first_line(exc)}") from exc
+    try:
+        session = ort.InferenceSession(info.original_bytes, options, providers=list(providers))
+    except Exception as exc:  # noqa: BLE001
+        raise ProgrammingError(f"PREDICT: model is corrupt or invalid: {_first_line(exc)}") from exc
+    return CompiledModel(info, session, providers, per_row=True)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+class SessionCache:
+    """LRU cache of CompiledModel by (model hash, providers), bounded in model bytes."""
+
+    def __init__(self, max_bytes: int = DEFAULT_CACHE_BYTES) -> None:
+        self.max_bytes = max_bytes
+        self._items: OrderedDict[tuple, CompiledModel] = OrderedDict()
+        self._lock = threading.Lock()
+        self.loads = 0  # sessions built; tests and benchmarks read it
+
+    def get(self, blob: bytes, providers: tuple[str, ...], threads: int | None = None) -> CompiledModel:
+        key = (model_digest(blob), providers, threads)
+        with self._lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+                return self._items[key]
+        compiled = _build(describe_model(blob), providers, threads)
+        with self._lock:
+            self.loads += 1
+            self._items[key] = compiled
+            self._items.move_to_end(key)
+            self._evict()
+        return compiled
+
+    def _evict(self) -> None:
+        while len(self._items) > 1 and self.size_bytes > self.max_bytes:
+            self._items.popitem(last=False)
+
+    @property
+    def size_bytes(self) -> int:
+        return sum(len(c.info.original_bytes) for c in self._items.values())
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+
+
+def run_session(compiled: CompiledModel, names: list[str], feeds: dict) -> list:
+    """Run the session; failures inside the runtime are OperationalError."""
+    try:
+        if not compiled.per_row:
+            return compiled.session.run(names, feeds)
+        return _run_per_row(compiled, names, feeds)
+    except Exception as exc:  # noqa: BLE001 - onnxruntime raises its own types
+        raise OperationalError(f"PREDICT: onnxruntime failed while scoring: {_first_line(exc)}") from exc
+
+
+def _run_per_row(compiled: CompiledModel, names: list[str], feeds: dict) -> list:
+    """Fallback for models whose batch dimension cannot be relaxed."""
+    import numpy as np
+
+    rows = len(next(iter(feeds.values())))
+    parts = [compiled.session.run(names, {k: v[i : i + 1] for k, v in feeds.items()}) for i in range(rows)]
+    return [np.concatenate([p[j] for p in parts]) if rows else np.empty((0,)) for j in range(len(names))]

@@ -1,0 +1,105 @@
+"""Running batches: DATA streamed as Arrow record batches through one session.
+
+A scored stream reads DATA from one of two places:
+
+* a sibling connection to the same database (`con.cursor()`), when the
+  user's transaction has no uncommitted writes and DATA reads no temporary
+  table. Batches are then scored while the user's statement consumes them,
+  so memory is bounded by the batch size, not the table size. The sibling
+  sees what is committed, which is READ COMMITTED, SQL Server's default.
+* the user's own connection otherwise, so that PREDICT sees uncommitted rows
+  and temp tables. DuckDB runs one query per connection at a time, so DATA is
+  then read and scored completely before the user's statement starts.
+"""
+
+from __future__ import annotations
+
+import typing as t
+
+import duckdb
+import pyarrow as pa
+
+from .binding import Binding
+from .errors import Error, from_duckdb
+from .scoring import Scorer
+from .sessions import CompiledModel
+
+
+class PredictStream:
+    """One PREDICT's scored rows: DATA's columns, then the outputs."""
+
+    def __init__(self, name: str, data_sql: str, data_params: list[t.Any], compiled: CompiledModel,
+                 binding: Binding, output_columns: list[str], null_inputs: str, batch_size: int) -> None:
+        self.name = name
+        self.data_sql = data_sql
+        self.data_params = data_params
+        self.scorer = Scorer(compiled, binding, null_inputs)
+        self.output_columns = output_columns
+        self.batch_size = batch_size
+        self.streaming = False
+        self.error: BaseException | None = None
+        self.schema: pa.Schema | None = None
+        self._sibling: duckdb.DuckDBPyConnection | None = None
+        self._source: pa.RecordBatchReader | None = None
+        self._scored: list[pa.RecordBatch] | None = None
+
+    def open(self, con: duckdb.DuckDBPyConnection, streaming: bool) -> None:
+        """Start reading DATA; on the user's connection, read and score it all now."""
+        self.streaming = streaming
+        source_con = con
+        if streaming:
+            self._sibling = source_con = con.cursor()
+        try:
+            self._source = source_con.sql(self.data_sql, params=self.data_params).to_arrow_reader(self.batch_size)
+        except duckdb.Error as exc:
+            self.close()
+            raise from_duckdb(exc) from exc
+        fields = list(self._source.schema)
+        fields += [pa.field(name, typ) for name, typ in zip(self.output_columns, self.scorer.output_types)]
+        self.schema = pa.schema(fields)
+        if not streaming:
+            try:
+                self._scored = list(self._score_all())
+            finally:
+                self._source = None
+
+    def _score_all(self) -> t.Iterator[pa.RecordBatch]:
+        assert self._source is not None and self.schema is not None
+        for batch in self._source:
+            outputs = self.scorer.score(batch)
+            yield pa.RecordBatch.from_arrays(list(batch.columns) + outputs, schema=self.schema)
+
+    def _guarded(self) -> t.Iterator[pa.RecordBatch]:
+        """Keep our own exception: DuckDB reports reader failures as text only."""
+        try:
+            yield from self._score_all()
+        except BaseException as exc:
+            self.error = exc
+            raise
+
+    def reader(self) -> pa.RecordBatchReader:
+        """What the user's statement scans in place of PREDICT."""
+        assert self.schema is not None
+        if self._scored is not None:
+            return pa.RecordBatchReader.from_batches(self.schema, iter(self._scored))
+        return pa.RecordBatchReader.from_batches(self.schema, self._guarded())
+
+    def raise_own_error(self, exc: BaseException) -> None:
+        """Re-raise the scorer's error that made the user's statement fail, if there was one."""
+        if isinstance(self.error, Error):
+            raise self.error from exc
+        if self.error is not None:
+            raise from_duckdb(exc) from self.error
+
+    @property
+    def rows_scored(self) -> int:
+        return self.scorer.rows_scored
+
+    def close(self) -> None:
+        self._source = None
+        self._scored = None
+        if self._sibling is not None:
+            try:
+                self._sibling.close()
+            finally:
+                self._sibling = None
