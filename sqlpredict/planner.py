@@ -231,7 +231,7 @@ def _data_query(node: PredictSource, data: exp.Expression) -> exp.Select:
     query = exp.select("*").from_(data.copy())
     ctes = _visible_ctes(node)
     if ctes:
-        query.set("with", exp.With(expressions=[c.copy() for c in ctes]))
+        query.set("with_", exp.With(expressions=[c.copy() for c in ctes]))
     return query
 
 
@@ -240,11 +240,11 @@ def _visible_ctes(node: exp.Expression) -> list[exp.CTE]:
     ctes: list[exp.CTE] = []
     child, parent = node, node.parent
     while parent is not None:
-        with_ = parent.args.get("with_") or parent.args.get("with")
+        with_ = parent.args.get("with_")
         if isinstance(with_, exp.With):
             own: list[exp.CTE] = []
             for cte in with_.expressions:
-                if cte is child or child in set(cte.walk()):
+                if any(n is node for n in cte.walk()):
                     break
                 own.append(cte)
             ctes = own + ctes

@@ -1,0 +1,230 @@
+"""PREDICT composes like any table source (spec sections 1 and 7)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+import sqlpredict
+from onnx_models import linear, run_direct
+
+MODEL = linear()
+ROWS = 3000
+
+
+def expected_scores(f0, f1) -> np.ndarray:
+    f0 = np.asarray(f0, dtype=np.float32).reshape(-1, 1)
+    f1 = np.asarray(f1, dtype=np.float32).reshape(-1, 1)
+    return run_direct(MODEL, {"f0": f0, "f1": f1})[0].ravel()
+
+
+@pytest.fixture
+def con():
+    con = sqlpredict.connect(autocommit=True)
+    cur = con.cursor()
+    cur.execute("CREATE TABLE dbo.t (id INT, region VARCHAR(10), f0 REAL, f1 REAL)")
+    cur.execute(
+        "INSERT INTO t SELECT i, CASE WHEN i % 3 = 0 THEN 'north' ELSE 'south' END, "
+        "CAST(i AS REAL) / 7, CAST(i AS REAL) / 11 FROM range(?) r(i)", [ROWS]
+    )
+    cur.execute("CREATE TABLE models (id INT, data VARBINARY(MAX), description VARCHAR(1000))")
+    cur.execute("INSERT INTO models VALUES (1, ?, 'linear')", [MODEL])
+    yield con
+    con.close()
+
+
+def table_values(con, where: str = "") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    rows = con.cursor().execute(f"SELECT id, f0, f1 FROM t {where} ORDER BY id").fetchall()
+    ids, f0, f1 = (np.array(c) for c in zip(*rows))
+    return ids, f0, f1
+
+
+def check(rows, con, where: str = "") -> None:
+    """rows: (id, score) pairs; compared with onnxruntime on the same table rows."""
+    ids, f0, f1 = table_values(con, where)
+    got = dict(rows)
+    assert sorted(got) == sorted(ids.tolist())
+    want = expected_scores(f0, f1)
+    got_scores = np.array([got[i] for i in ids], dtype=np.float64)
+    assert np.array_equal(got_scores, want.astype(np.float64))
+
+
+QUERY = "SELECT d.id, p.score FROM PREDICT(MODEL = {model}, DATA = {data}, RUNTIME = ONNX) WITH (score FLOAT) AS p"
+
+
+@pytest.mark.parametrize("model", ["?", "(SELECT data FROM models WHERE id = 1)", "HEX"])
+def test_every_model_form(con, model):
+    params = [MODEL] if model == "?" else []
+    if model == "HEX":
+        model = "0x" + MODEL.hex().upper()
+    rows = con.cursor().execute(QUERY.format(model=model, data="dbo.t AS d"), params).fetchall()
+    check(rows, con)
+
+
+@pytest.mark.parametrize("data", [
+    "t AS d", "dbo.t AS d", "[dbo].[t] AS d", "t d", "v AS d", "(SELECT id, f0, f1 FROM t) AS d", "c AS d",
+])
+def test_every_data_form(con, data):
+    cur = con.cursor()
+    cur.execute("CREATE VIEW v AS SELECT * FROM t")
+    query = QUERY.format(model="?", data=data)
+    if data.startswith("c "):
+        query = "WITH c AS (SELECT id, f0, f1 FROM t) " + query
+    check(cur.execute(query, [MODEL]).fetchall(), con)
+
+
+def test_data_without_alias_is_qualified_by_its_name(con):
+    rows = con.cursor().execute(
+        "SELECT t.id, p.score FROM PREDICT(MODEL = ?, DATA = dbo.t) WITH (score FLOAT) AS p", [MODEL]
+    ).fetchall()
+    check(rows, con)
+
+
+def test_temp_table_and_uncommitted_rows_are_visible():
+    con = sqlpredict.connect()  # autocommit off: everything below is one open transaction
+    cur = con.cursor()
+    cur.execute("CREATE TEMP TABLE tt (id INT, f0 REAL, f1 REAL)")
+    cur.execute("INSERT INTO tt VALUES (1, 1.5, 2.5), (2, -1, 0.25)")
+    rows = cur.execute(
+        "SELECT d.id, p.score FROM PREDICT(MODEL = ?, DATA = tt AS d) WITH (score FLOAT) AS p ORDER BY d.id", [MODEL]
+    ).fetchall()
+    assert [r[1] for r in rows] == expected_scores([1.5, -1], [2.5, 0.25]).astype(np.float64).tolist()
+    cur.execute("CREATE TABLE u (id INT, f0 REAL, f1 REAL)")
+    cur.execute("INSERT INTO u VALUES (7, 3, 4)")  # not committed
+    rows = cur.execute("SELECT p.score FROM PREDICT(MODEL = ?, DATA = u AS d) WITH (score FLOAT) AS p", [MODEL])
+    assert rows.fetchall() == [(float(expected_scores([3], [4])[0]),)]
+    con.rollback()
+    con.close()
+
+
+def test_select_star_is_data_then_outputs(con):
+    cur = con.cursor().execute("SELECT TOP (2) * FROM PREDICT(MODEL = ?, DATA = t AS d) WITH (score FLOAT) AS p "
+                               "ORDER BY d.id", [MODEL])
+    assert [c[0] for c in cur.description] == ["id", "region", "f0", "f1", "score"]
+    cur = con.cursor().execute("SELECT p.* FROM PREDICT(MODEL = ?, DATA = t AS d) WITH (score FLOAT) AS p", [MODEL])
+    assert [c[0] for c in cur.description] == ["score"]
+    cur = con.cursor().execute("SELECT d.* FROM PREDICT(MODEL = ?, DATA = t AS d) WITH (score FLOAT) AS p", [MODEL])
+    assert [c[0] for c in cur.description] == ["id", "region", "f0", "f1"]
+
+
+def test_output_named_like_a_data_column(con):
+    cur = con.cursor()
+    cur.execute("CREATE TABLE s AS SELECT id, f0, f1, CAST(-1 AS DOUBLE) AS score FROM t")
+    cur.execute("SELECT d.id, d.score, p.score FROM PREDICT(MODEL = ?, DATA = s AS d) WITH (score FLOAT) AS p",
+                [MODEL])
+    rows = cur.fetchall()
+    assert all(r[1] == -1 for r in rows)
+    check([(r[0], r[2]) for r in rows], con)
+    cur.execute("SELECT * FROM PREDICT(MODEL = ?, DATA = s AS d) WITH (score FLOAT) AS p", [MODEL])
+    assert [c[0] for c in cur.description] == ["id", "f0", "f1", "score", "score"]
+
+
+def test_cte_join_group_order_top(con):
+    cur = con.cursor()
+    cur.execute("CREATE TABLE regions (name VARCHAR(10), manager VARCHAR(20))")
+    cur.execute("INSERT INTO regions VALUES ('north', 'Ana'), ('south', 'Bo')")
+    cur.execute(
+        """WITH scored AS (
+               SELECT d.id, d.region, p.score
+               FROM PREDICT(MODEL = ?, DATA = dbo.t AS d, RUNTIME = ONNX) WITH (score FLOAT) AS p)
+           SELECT TOP 5 r.manager, COUNT(*) AS n, SUM(s.score) AS total
+           FROM scored AS s JOIN regions AS r ON r.name = s.region
+           GROUP BY r.manager ORDER BY r.manager""",
+        [MODEL],
+    )
+    got = {m: (n, total) for m, n, total in cur.fetchall()}
+    ids, f0, f1 = table_values(con)
+    scores = expected_scores(f0, f1).astype(np.float64)
+    north = ids % 3 == 0
+    assert got["Ana"][0] == north.sum() and got["Bo"][0] == (~north).sum()
+    assert got["Ana"][1] == pytest.approx(scores[north].sum(), rel=1e-12)
+    assert got["Bo"][1] == pytest.approx(scores[~north].sum(), rel=1e-12)
+
+
+def test_predict_joined_to_another_table(con):
+    cur = con.cursor()
+    cur.execute("CREATE TABLE labels (id INT, label VARCHAR(10))")
+    cur.execute("INSERT INTO labels SELECT i, 'L' || CAST(i AS VARCHAR) FROM range(10) r(i)")
+    cur.execute("SELECT l.label, d.id, p.score FROM labels AS l "
+                "JOIN PREDICT(MODEL = ?, DATA = t AS d) WITH (score FLOAT) AS p ON p.score IS NOT NULL AND d.id = l.id "
+                "ORDER BY d.id", [MODEL])
+    rows = cur.fetchall()
+    assert [r[0] for r in rows] == [f"L{i}" for i in range(10)]
+    check([(r[1], r[2]) for r in rows], con, "WHERE id < 10")
+
+
+def test_insert_select_from_predict(con):
+    cur = con.cursor()
+    cur.execute("CREATE TABLE results (id INT, score FLOAT)")
+    cur.execute("INSERT INTO results (id, score) SELECT d.id, p.score "
+                "FROM PREDICT(MODEL = ?, DATA = t AS d) WITH (score FLOAT) AS p WHERE d.region = 'north'", [MODEL])
+    assert cur.rowcount == ROWS // 3
+    check(cur.execute("SELECT id, score FROM results").fetchall(), con, "WHERE region = 'north'")
+
+
+def test_parameters_around_predict_keep_their_order(con):
+    cur = con.cursor()
+    cur.execute("SELECT d.id, p.score FROM PREDICT(MODEL = ?, DATA = (SELECT * FROM t WHERE id < ?) AS d) "
+                "WITH (score FLOAT) AS p WHERE d.id >= ? ORDER BY d.id", [MODEL, 50, 40])
+    check(cur.fetchall(), con, "WHERE id >= 40 AND id < 50")
+
+
+def test_filter_on_data_column_matches_unpushed_plan(con):
+    cur = con.cursor()
+    pushed = cur.execute("SELECT d.id, p.score FROM PREDICT(MODEL = ?, DATA = t AS d) WITH (score FLOAT) AS p "
+                         "WHERE d.f0 < 10 AND p.score > -5 ORDER BY d.id", [MODEL]).fetchall()
+    # The same filter on an output-derived copy of the column cannot be pushed down.
+    unpushed = cur.execute("SELECT id, score FROM (SELECT d.id, d.f0, p.score FROM PREDICT(MODEL = ?, DATA = t AS d) "
+                           "WITH (score FLOAT) AS p) AS x WHERE x.f0 < 10 AND x.score > -5 ORDER BY id",
+                           [MODEL]).fetchall()
+    assert pushed == unpushed and pushed
+
+
+def test_filter_runs_before_the_model():
+    """Rows the WHERE clause drops are never scored: a NULL there raises nothing under null_inputs='error'."""
+    con = sqlpredict.connect(null_inputs="error", autocommit=True)
+    cur = con.cursor()
+    cur.execute("CREATE TABLE t (id INT, f0 REAL, f1 REAL)")
+    cur.execute("INSERT INTO t VALUES (1, 1, 2), (2, NULL, 3)")
+    rows = cur.execute("SELECT d.id, p.score FROM PREDICT(MODEL = ?, DATA = t AS d) WITH (score FLOAT) AS p "
+                       "WHERE d.id = 1", [MODEL]).fetchall()
+    assert rows == [(1, float(expected_scores([1], [2])[0]))]
+    with pytest.raises(sqlpredict.DataError, match='column "f0"'):
+        cur.execute("SELECT p.score FROM PREDICT(MODEL = ?, DATA = t AS d) WITH (score FLOAT) AS p", [MODEL])
+
+
+def test_read_parquet_in_duckdb_dialect(tmp_path):
+    rng = np.random.default_rng(0)
+    f0, f1 = rng.normal(size=500).astype(np.float32), rng.normal(size=500).astype(np.float32)
+    path = tmp_path / "x.parquet"
+    pq.write_table(pa.table({"id": np.arange(500), "f0": f0, "f1": f1}), path)
+    con = sqlpredict.connect(dialect="duckdb")
+    rows = con.cursor().execute(
+        "SELECT d.id, p.score FROM PREDICT(MODEL = ?, DATA = read_parquet(?) AS d) WITH (score DOUBLE) AS p "
+        "WHERE d.id < 10 ORDER BY d.id", [MODEL, str(path)]
+    ).fetchall()
+    assert [r[0] for r in rows] == list(range(10))
+    assert np.array_equal(np.array([r[1] for r in rows]), expected_scores(f0[:10], f1[:10]).astype(np.float64))
+
+
+def test_duckdb_dialect_limit_and_cte():
+    con = sqlpredict.connect(dialect="duckdb", autocommit=True)
+    cur = con.cursor()
+    cur.execute("CREATE TABLE t AS SELECT i AS id, (i / 3)::FLOAT AS f0, (i / 5)::FLOAT AS f1 FROM range(100) r(i)")
+    cur.execute("WITH x AS (SELECT * FROM t WHERE id % 2 = 0) "
+                "SELECT d.id, p.score FROM PREDICT(MODEL = ?, DATA = x AS d) WITH (score FLOAT) AS p "
+                "ORDER BY d.id LIMIT 3", [MODEL])
+    rows = cur.fetchall()
+    assert [r[0] for r in rows] == [0, 2, 4]
+    want = expected_scores(np.float32([0, 2, 4]) / 3, np.float32([0, 2, 4]) / 5)
+    assert np.allclose([r[1] for r in rows], want, rtol=1e-6)
+
+
+def test_same_query_twice_loads_the_model_once(con):
+    before = con.cache.loads
+    cur = con.cursor()
+    for _ in range(3):
+        cur.execute(QUERY.format(model="?", data="t AS d"), [MODEL])
+    assert con.cache.loads - before <= 1
