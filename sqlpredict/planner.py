@@ -142,9 +142,13 @@ def plan_predict(node: PredictSource, ctx: PlanContext) -> PredictStream:
     if select is not None:
         for conjunct in pushable_filters(select, node, data_alias, data_names, binding):
             query = query.where(conjunct.copy(), copy=False)
-    sql, values = render(query, ctx.params)
     stream_name = f"{STREAM_PREFIX}{next(_names)}"
     output_columns = _output_columns(binding, data_names)
+    _replace(node, select, stream_name, data_alias, data_names, output_columns)
+    needed = needed_columns(select, stream_name, data_names, binding)
+    if needed is not None:
+        query.set("expressions", [exp.column(exp.to_identifier(n, quoted=True)) for n in needed])
+    sql, values = render(query, ctx.params)
     stream = PredictStream(
         name=stream_name,
         data_sql=sql,
@@ -156,11 +160,6 @@ def plan_predict(node: PredictSource, ctx: PlanContext) -> PredictStream:
         batch_size=ctx.batch_size,
     )
     stream.open(ctx.con, streaming=ctx.can_stream and not _needs_own_connection(query, ctx))
-    try:
-        _replace(node, select, stream_name, data_alias, data_names, output_columns)
-    except BaseException:
-        stream.close()
-        raise
     return stream
 
 
@@ -294,6 +293,28 @@ def _output_columns(binding: Binding, data_names: list[str]) -> list[tuple[str, 
         taken.add(column.lower())
         result.append((column, out.name))
     return result
+
+
+def needed_columns(select: exp.Select | None, stream: str, data_names: list[str],
+                   binding: Binding) -> list[str] | None:
+    """The DATA columns a statement uses, so the rest stay in DuckDB; None means all."""
+    if select is None:
+        return None
+    if any(isinstance(e, exp.Star) for e in select.expressions):
+        return None
+    for join in select.args.get("joins") or []:
+        if join.args.get("using") or join.args.get("kind") == "NATURAL" or join.method == "NATURAL":
+            return None
+    wanted = {b.column.lower() for b in binding.inputs}
+    data_lower = {n.lower() for n in data_names}
+    for col in select.find_all(exp.Column):
+        if isinstance(col.this, exp.Star):
+            if col.table == stream:
+                return None
+            continue
+        if col.table == stream or (not col.table and col.name.lower() in data_lower):
+            wanted.add(col.name.lower())
+    return [n for n in data_names if n.lower() in wanted]
 
 
 # ---------------------------------------------------------------- filters
