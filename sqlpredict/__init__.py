@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
 
-from .connection import Connection, Cursor, connect
+from .connection import Connection, connect
+from .cursor import Cursor
 from .errors import (
     DatabaseError,
     DataError,
