@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import threading
+import warnings
 import typing as t
 from dataclasses import dataclass
 
@@ -19,12 +20,13 @@ from sqlglot import exp
 from sqlglot.errors import ParseError, TokenError
 
 from .dialects import PredictSource, get_dialect
-from .errors import Error, InterfaceError, NotSupportedError, ProgrammingError, from_duckdb
+from .errors import Error, InterfaceError, NotSupportedError, ProgrammingError, from_duckdb, parse_error_text
 
 if t.TYPE_CHECKING:
     from .cursor import Cursor
 from .planner import PlanContext, PreparedStatement, prepare
 from .sessions import DEFAULT_CACHE_BYTES, SessionCache, resolve_providers
+from .tsql import BatchRunner
 
 NULL_POLICIES = ("propagate", "error")
 _PREDICT_WORD = re.compile(r"\bPREDICT\s*\(", re.IGNORECASE)
@@ -85,6 +87,7 @@ class Connection:
         self._dirty = False  # the open transaction holds uncommitted writes
         self._lock = threading.RLock()
         self.variables: dict[str, t.Any] = {}
+        self._warned_use = False
 
     # ------------------------------------------------------------ PEP 249
 
@@ -179,6 +182,8 @@ class Connection:
         """Run every statement of `operation`; one ResultSet per statement."""
         with self._lock:
             self._check_open()
+            if self.dialect == "tsql":
+                return BatchRunner(self).run(operation, params)
             statements = self._split(operation)
             results = []
             used = 0
@@ -191,6 +196,37 @@ class Connection:
                 )
             return results
 
+    def run_tree(self, tree: exp.Expression, params: t.Sequence[t.Any]) -> ResultSet:
+        """Run one parsed statement (the T-SQL batch runner's entry point)."""
+        return self._run_statement(tree, params)
+
+    def warn_single_database(self, name: str) -> None:
+        """USE and three-part names: one database answers to every name (warned once)."""
+        if not self._warned_use:
+            self._warned_use = True
+            warnings.warn(
+                f"USE {name}: sqlpredict serves one database, which answers to any database name "
+                "in USE and in three-part names", stacklevel=5,
+            )
+
+    def run_with_table(self, statement: exp.Expression, name: str, table: pa.Table) -> ResultSet:
+        """Run one parsed statement that reads `table` as `name` (executemany's bulk path).
+
+        It runs as any statement does: under the lock, inside the transaction.
+        """
+        with self._lock:
+            self._check_open()
+            assert self._db is not None
+            self._db.register(name, table)
+            try:
+                return self._run_statement(statement, [])
+            finally:
+                if self._db is not None:
+                    try:
+                        self._db.unregister(name)
+                    except duckdb.Error:
+                        pass
+
     def _split(self, operation: str) -> list[exp.Expression | str]:
         """Statements as sqlglot trees (T-SQL, or DuckDB SQL with PREDICT) or as DuckDB text."""
         if self.dialect == "duckdb" and not _PREDICT_WORD.search(operation):
@@ -202,7 +238,7 @@ class Connection:
         try:
             trees = self._sqlglot_dialect.parse(operation)
         except (ParseError, TokenError) as exc:
-            raise ProgrammingError(str(exc)) from exc
+            raise ProgrammingError(parse_error_text(exc)) from exc
         return [tree for tree in trees if tree is not None]
 
     def _run_statement(self, statement: exp.Expression | str, params: t.Sequence[t.Any]) -> ResultSet:

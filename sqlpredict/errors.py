@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import duckdb
 
 
@@ -81,3 +83,11 @@ def from_duckdb(exc: BaseException) -> Error:
         if isinstance(exc, duck_cls):
             return our_cls(str(exc))
     return DatabaseError(str(exc))
+
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def parse_error_text(exc: BaseException) -> str:
+    """sqlglot's message without the terminal colour codes it uses to underline the spot."""
+    return _ANSI.sub("", str(exc))

@@ -90,7 +90,7 @@ def prepare(statement: exp.Expression, ctx: PlanContext) -> PreparedStatement:
     """Plan every PREDICT in a statement, innermost first."""
     statement = statement.copy()
     if ctx.dialect == "tsql":
-        resolve_dbo(statement)
+        resolve_tsql_names(statement)
     streams: list[PredictStream] = []
     try:
         while True:
@@ -114,16 +114,23 @@ def _depth(node: exp.Expression) -> int:
     return depth
 
 
-def resolve_dbo(statement: exp.Expression) -> None:
-    """T-SQL's default schema `dbo` is DuckDB's `main`: `dbo.t` and `t` are one table."""
-    for table in statement.find_all(exp.Table):
-        db = table.args.get("db")
-        if isinstance(db, exp.Identifier) and db.name.lower() == "dbo" and not table.args.get("catalog"):
-            table.set("db", None)
-    for column in statement.find_all(exp.Column):
-        db = column.args.get("db")
+def resolve_tsql_names(statement: exp.Expression) -> None:
+    """T-SQL names on DuckDB: `dbo` is `main`, any database name is this one, `#t` is a temp table.
+
+    `dbo.t`, `[onnx].[dbo].[t]` and `t` are one table; `#t` stays `#t` (sqlglot
+    drops the `#` and marks the identifier temporary) so it cannot meet a `t`.
+    """
+    for ident in statement.find_all(exp.Identifier):
+        if ident.args.get("temporary"):
+            ident.set("this", "#" + ident.name)
+            ident.set("temporary", None)
+            ident.set("quoted", True)
+    for node in list(statement.find_all(exp.Table, exp.Column)):
+        db = node.args.get("db")
         if isinstance(db, exp.Identifier) and db.name.lower() == "dbo":
-            column.set("db", None)
+            node.set("db", None)
+        if isinstance(node, exp.Table) and node.args.get("catalog") is not None:
+            node.set("catalog", None)
 
 
 # ---------------------------------------------------------------- one PREDICT

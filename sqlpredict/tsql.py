@@ -1,0 +1,205 @@
+"""Running T-SQL batches: variables, DECLARE / SET / SELECT @v =, USE and SET options.
+
+A T-SQL variable lives for its batch. Its value is bound as a parameter
+wherever `@name` appears, never spliced into SQL text, and it keeps its
+declared type: every assignment goes through CAST to that type, as in SQL
+Server.
+"""
+
+from __future__ import annotations
+
+import typing as t
+from dataclasses import dataclass, field
+
+from sqlglot import exp
+from sqlglot.errors import ParseError, TokenError
+
+from .dialects import TSQL, to_duckdb
+from .errors import NotSupportedError, ProgrammingError, parse_error_text
+from .script import Statement, split_batches, split_statements
+
+if t.TYPE_CHECKING:
+    from .connection import Connection, ResultSet
+
+# SET options that scripts carry from SQL Server and that change nothing here.
+ACCEPTED_OPTIONS = {
+    "NOCOUNT", "ANSI_NULLS", "QUOTED_IDENTIFIER", "ANSI_PADDING", "ANSI_WARNINGS", "ARITHABORT",
+    "CONCAT_NULL_YIELDS_NULL", "NUMERIC_ROUNDABORT", "XACT_ABORT", "DATEFIRST", "DATEFORMAT", "LANGUAGE",
+    "LOCK_TIMEOUT", "DEADLOCK_PRIORITY", "STATISTICS", "ROWCOUNT", "TRANSACTION",
+}
+UNSUPPORTED = {
+    exp.IfBlock: "IF", exp.WhileBlock: "WHILE",
+}
+
+
+@dataclass
+class Variable:
+    sql_type: str  # DuckDB type the value is CAST to
+    value: t.Any = None
+
+
+@dataclass
+class Variables:
+    """The variables of one batch, by lower-case name without '@'."""
+
+    items: dict[str, Variable] = field(default_factory=dict)
+
+    def get(self, name: str, line: int) -> Variable:
+        try:
+            return self.items[name.lower()]
+        except KeyError:
+            raise ProgrammingError(f'Must declare the scalar variable "@{name}" (line {line})') from None
+
+
+def parse_statement(statement: Statement, offset: int) -> exp.Expression:
+    """Parse one statement; its `?` markers are numbered after the `offset` before it."""
+    try:
+        trees = [tree for tree in TSQL().parse(statement.text) if tree is not None]
+    except (ParseError, TokenError) as exc:
+        raise ProgrammingError(f"line {statement.line}: {parse_error_text(exc)}") from exc
+    if len(trees) != 1:
+        raise ProgrammingError(f"line {statement.line}: could not read one statement in: {statement.text[:80]}")
+    tree = trees[0]
+    for ph in tree.find_all(exp.Placeholder):
+        if "index" in ph.meta:
+            ph.meta["index"] += offset
+    return tree
+
+
+def marker_count(tree: exp.Expression) -> int:
+    return sum(1 for p in tree.find_all(exp.Placeholder) if "index" in p.meta and "variable" not in p.meta)
+
+
+def bind_variables(tree: exp.Expression, variables: Variables, params: list[t.Any], line: int) -> None:
+    """Replace each @name by a parameter holding its value (appended to `params`)."""
+    for node in list(tree.find_all(exp.Parameter)):
+        if node.name.startswith("@"):
+            raise NotSupportedError(f"line {line}: system variable @@{node.name[1:]} is not supported")
+        variable = variables.get(node.name, line)
+        placeholder = exp.Placeholder()
+        placeholder.meta["index"] = len(params)
+        placeholder.meta["variable"] = True
+        params.append(variable.value)
+        node.replace(placeholder)
+
+
+class BatchRunner:
+    """Runs a T-SQL operation on a connection, batch by batch, statement by statement."""
+
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+
+    def run(self, operation: str, params: t.Sequence[t.Any]) -> list[ResultSet]:
+        results: list[ResultSet] = []
+        used = 0
+        for batch in split_batches(operation):
+            variables = Variables()
+            for statement in split_statements(batch.text, batch.line):
+                tree = parse_statement(statement, used)
+                used += marker_count(tree)
+                result = self.run_statement(tree, statement, list(params), variables)
+                if result is not None:
+                    results.append(result)
+        if used != len(params):
+            raise ProgrammingError(
+                f"the statement has {used} parameter markers (?) but {len(params)} values were given"
+            )
+        return results
+
+    def run_statement(self, tree: exp.Expression, statement: Statement, params: list[t.Any],
+                      variables: Variables) -> ResultSet | None:
+        for kind, name in UNSUPPORTED.items():
+            if isinstance(tree, kind):
+                raise NotSupportedError(f"line {statement.line}: {name} is outside what sqlpredict runs "
+                                        "(no control flow); split the script or run that logic in Python")
+        if isinstance(tree, exp.Declare):
+            return self.declare(tree, statement, params, variables)
+        if isinstance(tree, exp.Set):
+            return self.set(tree, statement, params, variables)
+        if isinstance(tree, exp.Use):
+            self.connection.warn_single_database(tree.name)
+            return None
+        if _transaction_control(tree):
+            return self.connection.run_tree(tree, params)
+        if isinstance(tree, exp.Select) and _assignments(tree):
+            return self.select_into_variables(tree, statement, params, variables)
+        if isinstance(tree, exp.Command):
+            raise NotSupportedError(f"line {statement.line}: sqlpredict does not run this statement: "
+                                    f"{statement.text.splitlines()[0][:80]}")
+        bind_variables(tree, variables, params, statement.line)
+        return self.connection.run_tree(tree, params)
+
+    # ------------------------------------------------------------ variables
+
+    def declare(self, tree: exp.Declare, statement: Statement, params: list[t.Any],
+                variables: Variables) -> None:
+        for item in tree.expressions:
+            kind = item.args.get("kind")
+            if not isinstance(kind, exp.DataType):
+                raise NotSupportedError(f"line {statement.line}: only scalar variables can be declared "
+                                        "(table variables are not supported; use a #temp table)")
+            sql_type = to_duckdb(kind)
+            default = item.args.get("default")
+            for target in item.this if isinstance(item.this, list) else [item.this]:
+                variable = Variable(sql_type)
+                variables.items[target.name.lower()] = variable
+                if isinstance(default, exp.Expression):
+                    variable.value = self.evaluate(default, variable, statement, params, variables)
+        return None
+
+    def set(self, tree: exp.Set, statement: Statement, params: list[t.Any], variables: Variables) -> None:
+        for item in tree.expressions:
+            assignment = item.this if isinstance(item, exp.SetItem) else item
+            if isinstance(assignment, exp.EQ) and isinstance(assignment.this, exp.Parameter):
+                variable = variables.get(assignment.this.name, statement.line)
+                variable.value = self.evaluate(assignment.expression, variable, statement, params, variables)
+                continue
+            option = _option_name(assignment)
+            if option not in ACCEPTED_OPTIONS:
+                raise NotSupportedError(f"line {statement.line}: SET {option or statement.text[4:40]} is not supported")
+        return None
+
+    def evaluate(self, expr: exp.Expression, variable: Variable, statement: Statement, params: list[t.Any],
+                 variables: Variables) -> t.Any:
+        """An expression's value, CAST to the variable's declared type, as SQL Server assigns it."""
+        query = exp.select(exp.cast(expr.copy(), exp.DataType.build(variable.sql_type, dialect="duckdb")))
+        bind_variables(query, variables, params, statement.line)
+        result = self.connection.run_tree(query, params)
+        rows = result.table.to_pylist() if result.table is not None else []
+        return next(iter(rows[0].values())) if rows else None
+
+    def select_into_variables(self, tree: exp.Select, statement: Statement, params: list[t.Any],
+                              variables: Variables) -> None:
+        """SELECT @v = expr FROM ...: the last row wins; no row leaves the variables as they were."""
+        targets = []
+        expressions = []
+        for item in tree.expressions:
+            if not (isinstance(item, exp.EQ) and isinstance(item.this, exp.Parameter)):
+                raise ProgrammingError(f"line {statement.line}: a SELECT that assigns a variable must assign in "
+                                       "every column (SELECT @a = x, @b = y FROM ...)")
+            variable = variables.get(item.this.name, statement.line)
+            targets.append(variable)
+            cast_to = exp.DataType.build(variable.sql_type, dialect="duckdb")
+            expressions.append(exp.alias_(exp.cast(item.expression.copy(), cast_to), f"v{len(expressions)}"))
+        query = tree.copy()
+        query.set("expressions", expressions)
+        bind_variables(query, variables, params, statement.line)
+        result = self.connection.run_tree(query, params)
+        if result.table is not None and result.table.num_rows:
+            last = result.table.slice(result.table.num_rows - 1).to_pylist()[0]
+            for variable, value in zip(targets, last.values()):
+                variable.value = value
+        return None
+
+
+def _assignments(tree: exp.Select) -> bool:
+    return any(isinstance(e, exp.EQ) and isinstance(e.this, exp.Parameter) for e in tree.expressions)
+
+
+def _option_name(assignment: exp.Expression) -> str:
+    target = assignment.this if isinstance(assignment, exp.EQ) else assignment
+    return target.name.upper() if isinstance(target, (exp.Column, exp.Identifier, exp.Var)) else ""
+
+
+def _transaction_control(tree: exp.Expression) -> bool:
+    return isinstance(tree, (exp.Transaction, exp.Commit, exp.Rollback))
