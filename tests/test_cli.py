@@ -1,0 +1,269 @@
+"""The `sqlpredict` command line, run as a user runs it: in a subprocess."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+import pytest
+from onnx import TensorProto, helper, numpy_helper
+
+import sqlpredict
+from sqlpredict import output
+
+ROWS = 300
+
+
+def run_cli(*args: str, cwd: Path | None = None, stdin: str | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "sqlpredict", *args], cwd=cwd, input=stdin,
+                          capture_output=True, text=True, timeout=120)
+
+
+def make_model() -> bytes:
+    """score = sigmoid(0.75*x1 - 1.5*x2 + 0.25): nonlinear, two [None,1] float inputs."""
+    w = numpy_helper.from_array(np.array([[0.75], [-1.5]], np.float32), "W")
+    b = numpy_helper.from_array(np.array([0.25], np.float32), "B")
+    graph = helper.make_graph(
+        [helper.make_node("Concat", ["x1", "x2"], ["x"], axis=1),
+         helper.make_node("MatMul", ["x", "W"], ["xw"]),
+         helper.make_node("Add", ["xw", "B"], ["z"]),
+         helper.make_node("Sigmoid", ["z"], ["score"])],
+        "cli_test",
+        [helper.make_tensor_value_info(n, TensorProto.FLOAT, [None, 1]) for n in ("x1", "x2")],
+        [helper.make_tensor_value_info("score", TensorProto.FLOAT, [None, 1])],
+        initializer=[w, b],
+    )
+    model = helper.make_model(graph, ir_version=9, opset_imports=[helper.make_opsetid("", 17)])
+    return model.SerializeToString()
+
+
+def direct_scores(model: bytes, x1: list[float], x2: list[float]) -> np.ndarray:
+    session = ort.InferenceSession(model, providers=["CPUExecutionProvider"])
+    feeds = {"x1": np.array(x1, np.float32).reshape(-1, 1), "x2": np.array(x2, np.float32).reshape(-1, 1)}
+    return session.run(["score"], feeds)[0].reshape(-1).astype(np.float64)
+
+
+SETUP_SQL = """\
+CREATE TABLE models (id INT, data VARBINARY(MAX), description VARCHAR(1000));
+INSERT INTO models (id, data, description) VALUES (1, 0x{hex}, 'sigmoid');
+CREATE TABLE points (id INT, x1 REAL, x2 REAL, label VARCHAR(10));
+INSERT INTO points SELECT i, CAST(i / 37.0 - 4 AS REAL), CAST((i * 7) % 11 / 3.0 AS REAL), 'p' || CAST(i AS VARCHAR)
+FROM range({rows}) AS r(i);
+"""
+PREDICT_SQL = """\
+SELECT d.*, p.score
+FROM PREDICT(MODEL = (SELECT data FROM models WHERE id = 1), DATA = dbo.points AS d, RUNTIME = ONNX)
+WITH (score FLOAT) AS p
+ORDER BY d.id;
+"""
+
+
+@pytest.fixture()
+def script(tmp_path: Path) -> tuple[Path, bytes]:
+    """A parameter-free script that stores the model as a hex literal and scores a table with it."""
+    model = make_model()
+    (tmp_path / "model.onnx").write_bytes(model)
+    path = tmp_path / "score.sql"
+    setup = SETUP_SQL.format(hex=model.hex().upper(), rows=ROWS)
+    path.write_text(setup + "SELECT COUNT(*) AS n FROM models;\n" + PREDICT_SQL)
+    return path, model
+
+
+# ------------------------------------------------------------------ demo, version, help
+
+
+def test_demo_exits_0_and_says_ok() -> None:
+    result = run_cli("demo")
+    assert result.returncode == 0, result.stderr
+    assert "OK" in result.stdout
+    assert "PREDICT(MODEL = (SELECT data FROM models WHERE id = 1)" in result.stdout
+    assert "max abs difference" in result.stdout
+    assert result.stderr == ""
+
+
+def test_demo_keeps_its_tables_in_a_database_file(tmp_path: Path) -> None:
+    db = tmp_path / "demo.duckdb"
+    assert run_cli("demo", "--database", str(db)).returncode == 0
+    query = tmp_path / "q.sql"
+    query.write_text("SELECT COUNT(*) AS n FROM models; SELECT COUNT(*) AS n FROM dbo.houses")
+    result = run_cli("run", str(query), "--database", str(db), "--format", "json")
+    assert result.returncode == 0, result.stderr
+    assert [json.loads(line) for line in result.stdout.splitlines()] == [[{"n": 1}], [{"n": 5000}]]
+
+
+def test_version() -> None:
+    result = run_cli("--version")
+    assert result.returncode == 0
+    assert result.stdout.strip() == f"sqlpredict {sqlpredict.__version__}"
+
+
+@pytest.mark.parametrize("command", [[], ["demo"], ["run"]])
+def test_help(command: list[str]) -> None:
+    result = run_cli(*command, "--help")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith(f"usage: sqlpredict {' '.join(command)}".rstrip())
+    assert "--debug" in result.stdout
+
+
+def test_no_command_prints_usage_and_fails() -> None:
+    result = run_cli()
+    assert result.returncode == 2
+    assert "usage: sqlpredict" in result.stderr
+
+
+# ------------------------------------------------------------------ run
+
+
+def test_run_csv_equals_onnxruntime(script: tuple[Path, bytes]) -> None:
+    path, model = script
+    result = run_cli("run", str(path), "--format", "csv")
+    assert result.returncode == 0, result.stderr
+    count_part, scores_part = result.stdout.split("\n\n")
+    assert list(csv.reader(io.StringIO(count_part))) == [["n"], ["1"]]
+    rows = list(csv.DictReader(io.StringIO(scores_part)))
+    assert len(rows) == ROWS
+    assert list(rows[0]) == ["id", "x1", "x2", "label", "score"]
+    assert [r["label"] for r in rows[:2]] == ["p0", "p1"]
+    x1 = [float(r["x1"]) for r in rows]
+    x2 = [float(r["x2"]) for r in rows]
+    expected = direct_scores(model, x1, x2)
+    np.testing.assert_allclose([float(r["score"]) for r in rows], expected, rtol=1e-6, atol=0)
+
+
+def test_run_json_equals_onnxruntime(script: tuple[Path, bytes]) -> None:
+    path, model = script
+    result = run_cli("run", str(path), "--format", "json")
+    assert result.returncode == 0, result.stderr
+    counts, rows = (json.loads(line) for line in result.stdout.splitlines())
+    assert counts == [{"n": 1}]
+    assert len(rows) == ROWS and rows[3]["id"] == 3
+    expected = direct_scores(model, [r["x1"] for r in rows], [r["x2"] for r in rows])
+    np.testing.assert_allclose([r["score"] for r in rows], expected, rtol=1e-6, atol=0)
+
+
+def test_run_table_has_aligned_header(script: tuple[Path, bytes]) -> None:
+    path, _ = script
+    result = run_cli("run", str(path))
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    header = next(i for i, line in enumerate(lines) if line.split() == ["id", "x1", "x2", "label", "score"])
+    rule, first = lines[header + 1], lines[header + 2]
+    assert set(rule.replace(" ", "")) == {"-"}
+    # every column starts where its rule does: the rule's gaps are blank in the rows too
+    gaps = [i for i, ch in enumerate(rule) if ch == " "]
+    assert all(first[i] == " " for i in gaps)
+    assert first.split()[0] == "0" and first.split()[3] == "p0"
+    assert f"({ROWS} rows)" in result.stdout
+
+
+def test_run_null_input_gives_empty_csv_field(tmp_path: Path) -> None:
+    model = make_model()
+    path = tmp_path / "nulls.sql"
+    path.write_text(f"CREATE TABLE t (x1 REAL, x2 REAL); INSERT INTO t VALUES (1, NULL), (1, 2);\n"
+                    f"SELECT p.score FROM PREDICT(MODEL = 0x{model.hex()}, DATA = t) WITH (score REAL) AS p")
+    result = run_cli("run", str(path), "--format", "csv")
+    assert result.returncode == 0, result.stderr
+    rows = list(csv.reader(io.StringIO(result.stdout)))
+    assert rows[0] == ["score"] and rows[1] == [""] and float(rows[2][0]) == pytest.approx(
+        float(direct_scores(model, [1.0], [2.0])[0]), rel=1e-6)
+
+
+def test_run_commits_to_the_database_file(tmp_path: Path) -> None:
+    db = tmp_path / "kept.duckdb"
+    (tmp_path / "write.sql").write_text("CREATE TABLE kept (a INT); INSERT INTO kept VALUES (1), (2)")
+    (tmp_path / "read.sql").write_text("SELECT SUM(a) AS total FROM kept")
+    assert run_cli("run", "write.sql", "--database", str(db), cwd=tmp_path).returncode == 0
+    result = run_cli("run", "read.sql", "--database", str(db), "--format", "json", cwd=tmp_path)
+    assert json.loads(result.stdout) == [{"total": 3}]
+
+
+def test_run_reads_stdin_in_the_duckdb_dialect() -> None:
+    result = run_cli("run", "-", "--dialect", "duckdb", "--format", "csv",
+                     stdin="SELECT 42::UTINYINT AS answer")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == ["answer", "42"]
+
+
+# ------------------------------------------------------------------ errors
+
+
+def test_bad_predict_is_one_message_without_traceback(tmp_path: Path) -> None:
+    model = make_model()
+    path = tmp_path / "bad.sql"
+    path.write_text(f"CREATE TABLE t (x1 REAL, y REAL); INSERT INTO t VALUES (1, 2);\n"
+                    f"SELECT p.score FROM PREDICT(MODEL = 0x{model.hex()}, DATA = t AS d, RUNTIME = ONNX) "
+                    f"WITH (score FLOAT) AS p")
+    result = run_cli("run", str(path))
+    assert result.returncode == 1
+    assert result.stderr.startswith("sqlpredict: error: PREDICT:")
+    assert "x2" in result.stderr  # names the missing input
+    assert "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) <= 3
+    assert result.stdout == ""
+
+
+def test_debug_shows_the_traceback(tmp_path: Path) -> None:
+    path = tmp_path / "bad.sql"
+    path.write_text("SELECT * FROM PREDICT(MODEL = 0x00, DATA = (SELECT 1 AS x) AS d) WITH (y FLOAT) AS p")
+    for args in (["--debug", "run", str(path)], ["run", str(path), "--debug"]):
+        result = run_cli(*args)
+        assert result.returncode == 1
+        assert "Traceback" in result.stderr
+        assert "sqlpredict: error: PREDICT:" in result.stderr
+
+
+def test_failed_script_commits_nothing(tmp_path: Path) -> None:
+    db = tmp_path / "atomic.duckdb"
+    (tmp_path / "setup.sql").write_text("CREATE TABLE t (a INT)")
+    (tmp_path / "fail.sql").write_text("INSERT INTO t VALUES (1); SELECT * FROM no_such_table")
+    (tmp_path / "read.sql").write_text("SELECT COUNT(*) AS n FROM t")
+    assert run_cli("run", "setup.sql", "--database", str(db), cwd=tmp_path).returncode == 0
+    failed = run_cli("run", "fail.sql", "--database", str(db), cwd=tmp_path)
+    assert failed.returncode == 1 and "no_such_table" in failed.stderr and "Traceback" not in failed.stderr
+    result = run_cli("run", "read.sql", "--database", str(db), "--format", "json", cwd=tmp_path)
+    assert json.loads(result.stdout) == [{"n": 0}]
+
+
+def test_missing_file_is_an_error_without_traceback(tmp_path: Path) -> None:
+    result = run_cli("run", str(tmp_path / "missing.sql"))
+    assert result.returncode == 1
+    assert "missing.sql" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_syntax_error_message_has_no_terminal_escapes(tmp_path: Path) -> None:
+    result = run_cli("run", "-", stdin="SELEC 1")
+    assert result.returncode == 1
+    assert "\x1b" not in result.stderr and result.stderr.startswith("sqlpredict: error:")
+
+
+# ------------------------------------------------------------------ output formatting (in process)
+
+
+def test_table_format_aligns_and_marks_nulls_and_blobs() -> None:
+    result = output.ResultSet(["name", "n", "blob"], ["VARCHAR", "INTEGER", "BLOB"],
+                              [("a", 1, b"\x01\x02"), ("long name", None, bytes(100))])
+    lines = output.format_table(result).splitlines()
+    assert lines[0] == "name          n  blob"
+    assert lines[1] == "---------  ----  " + "-" * len("0x00000000000000000000000000000000... (100 bytes)")
+    assert lines[2] == "a             1  0x0102"
+    assert lines[3].startswith("long name  NULL  0x0000") and lines[3].endswith("(100 bytes)")
+    assert lines[4] == "(2 rows)"
+
+
+def test_float32_columns_print_short_and_round_trip() -> None:
+    value = float(np.float32(80.1))
+    result = output.ResultSet(["r", "d"], ["FLOAT", "DOUBLE"], [(value, value)])
+    assert output.format_csv(result).splitlines()[1] == f"80.1,{value!r}"
+    row = json.loads(output.format_json(result))[0]
+    assert np.float32(row["r"]) == np.float32(value) and row["d"] == value
+
+
+def test_json_writes_non_finite_floats_as_strings() -> None:
+    result = output.ResultSet(["x"], ["DOUBLE"], [(float("nan"),), (float("inf"),), (None,)])
+    assert json.loads(output.format_json(result)) == [{"x": "NaN"}, {"x": "Infinity"}, {"x": None}]
