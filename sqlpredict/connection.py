@@ -24,7 +24,8 @@ from .errors import Error, InterfaceError, NotSupportedError, ProgrammingError, 
 
 if t.TYPE_CHECKING:
     from .cursor import Cursor
-from .planner import PlanContext, PreparedStatement, prepare
+from .catalog import Catalog, uses_predict
+from .planner import PlanContext, PreparedStatement, prepare, resolve_tsql_names
 from .sessions import DEFAULT_CACHE_BYTES, SessionCache, resolve_providers
 from .tsql import BatchRunner
 
@@ -229,7 +230,7 @@ class Connection:
 
     def _split(self, operation: str) -> list[exp.Expression | str]:
         """Statements as sqlglot trees (T-SQL, or DuckDB SQL with PREDICT) or as DuckDB text."""
-        if self.dialect == "duckdb" and not _PREDICT_WORD.search(operation):
+        if self.dialect == "duckdb" and not _PREDICT_WORD.search(operation) and not self.catalog.objects("VIEW"):
             assert self._db is not None
             try:
                 return [s.query for s in self._db.extract_statements(operation)]
@@ -250,6 +251,10 @@ class Connection:
             if isinstance(statement, exp.Command) and not statement.find(PredictSource):
                 raise NotSupportedError(f"sqlpredict does not run this statement: {statement.sql(dialect='tsql')}")
         self._begin_if_needed()
+        if isinstance(statement, exp.Expression):
+            stored = self._catalog_statement(statement)
+            if stored is not None:
+                return stored
         prepared = self._prepare(statement, params)
         kind = self._statement_type(prepared.sql)
         if kind == "TRANSACTION":
@@ -277,10 +282,48 @@ class Connection:
             self._dirty = True
         return result
 
+    @property
+    def catalog(self) -> Catalog:
+        """Views with PREDICT and procedures, stored in this database."""
+        self._check_open()
+        assert self._db is not None
+        return Catalog(self._db)
+
+    def _catalog_statement(self, statement: exp.Expression) -> ResultSet | None:
+        """CREATE VIEW ... PREDICT and DROP VIEW of such a view go to the catalog, not to DuckDB.
+
+        A DROP VIEW that also names ordinary views is left, with those names only, to DuckDB.
+        """
+        is_view = isinstance(statement, (exp.Create, exp.Drop)) and str(statement.args.get("kind")).upper() == "VIEW"
+        if not is_view:
+            return None
+        if isinstance(statement, exp.Create):
+            if not (isinstance(statement.expression, exp.Expression) and uses_predict(statement.expression)):
+                return None
+            statement = statement.copy()
+            if self.dialect == "tsql":
+                resolve_tsql_names(statement)
+            self.catalog.save_view(statement)
+        else:
+            tables = statement.args.get("tables") or []
+            remaining = [t for t in tables if not self.catalog.drop("VIEW", t.name)]
+            if len(remaining) == len(tables):
+                return None
+            if remaining:
+                statement.set("tables", remaining)
+                return None
+        if self._in_transaction:
+            self._dirty = True
+        return ResultSet([], [], None, -1)
+
     def _prepare(self, statement: exp.Expression | str, params: t.Sequence[t.Any]) -> PreparedStatement:
         assert self._db is not None
         if isinstance(statement, str):
             return PreparedStatement(exp.Command(this=statement), statement, list(params), [])
+        statement = statement.copy()
+        if self.dialect == "tsql":
+            resolve_tsql_names(statement)
+        self.catalog.expand_views(statement)
         ctx = PlanContext(
             con=self._db, dialect=self.dialect, params=params, cache=self.cache, providers=self.providers,
             null_inputs=self.null_inputs, batch_size=self.batch_size, threads=self.threads,

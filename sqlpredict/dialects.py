@@ -125,6 +125,41 @@ class PredictParserMixin:
         return node
 
 
+BULK_READERS = {"SINGLE_BLOB": "read_blob", "SINGLE_CLOB": "read_text", "SINGLE_NCLOB": "read_text"}
+
+
+class OpenRowsetMixin:
+    """`OPENROWSET(BULK 'path', SINGLE_BLOB) AS f` is DuckDB's read_blob, with BulkColumn."""
+
+    def _parse_table(self, *args: t.Any, **kwargs: t.Any) -> exp.Expression | None:
+        curr, nxt = self._curr, self._next  # type: ignore[attr-defined]
+        if curr is not None and nxt is not None and curr.text.upper() == "OPENROWSET" \
+                and nxt.token_type == TokenType.L_PAREN:
+            return self._parse_openrowset()
+        return super()._parse_table(*args, **kwargs)  # type: ignore[misc]
+
+    def _parse_openrowset(self) -> exp.Expression:
+        p = t.cast(t.Any, self)
+        p._advance(2)
+        if not p._match_text_seq("BULK"):
+            p.raise_error("OPENROWSET: only OPENROWSET(BULK 'path', SINGLE_BLOB) is supported")
+        path = p._parse_string()
+        if not isinstance(path, exp.Literal) or not p._match(TokenType.COMMA):
+            p.raise_error("OPENROWSET(BULK ...) needs a quoted file path and SINGLE_BLOB, SINGLE_CLOB or SINGLE_NCLOB")
+        option = p._curr.text.upper() if p._curr else ""
+        if option not in BULK_READERS:
+            p.raise_error(f"OPENROWSET(BULK ...): {option or 'the option'} is not supported; use SINGLE_BLOB")
+        p._advance()
+        if not p._match(TokenType.R_PAREN):
+            p.raise_error("OPENROWSET: expected ')'")
+        alias = p._parse_table_alias()
+        reader = exp.Anonymous(this=BULK_READERS[option], expressions=[path])
+        body = exp.select(exp.alias_(exp.column("content"), "BulkColumn")).from_(reader)
+        node = exp.Subquery(this=body, alias=alias or exp.TableAlias(this=exp.to_identifier("f")))
+        node.meta["bulk_path"] = path.name
+        return node
+
+
 class TSQLTypesMixin:
     """T-SQL type names keep their T-SQL meaning (see spec section 1)."""
 
@@ -198,7 +233,7 @@ class TSQL(_TSQL):
             "TINYINT": TokenType.UTINYINT,
         }
 
-    class Parser(PredictParserMixin, TSQLTypesMixin, _TSQL.Parser):
+    class Parser(PredictParserMixin, OpenRowsetMixin, TSQLTypesMixin, _TSQL.Parser):
         pass
 
     class Generator(_TSQL.Generator):

@@ -17,6 +17,7 @@ Where the stream reads DATA from is decided in `stream.py`.
 from __future__ import annotations
 
 import itertools
+import os
 import typing as t
 from dataclasses import dataclass, field
 
@@ -91,6 +92,7 @@ def prepare(statement: exp.Expression, ctx: PlanContext) -> PreparedStatement:
     statement = statement.copy()
     if ctx.dialect == "tsql":
         resolve_tsql_names(statement)
+        check_bulk_files(statement)
     streams: list[PredictStream] = []
     try:
         while True:
@@ -131,6 +133,17 @@ def resolve_tsql_names(statement: exp.Expression) -> None:
             node.set("db", None)
         if isinstance(node, exp.Table) and node.args.get("catalog") is not None:
             node.set("catalog", None)
+
+
+def check_bulk_files(statement: exp.Expression) -> None:
+    """OPENROWSET(BULK 'path', ...) on a missing file is an error, not zero rows."""
+    for node in statement.find_all(exp.Subquery):
+        path = node.meta.get("bulk_path")
+        if path is not None and not os.path.isfile(path):
+            raise ProgrammingError(
+                f"OPENROWSET(BULK '{path}'): no such file (paths are relative to the working directory "
+                f"{os.getcwd()})"
+            )
 
 
 # ---------------------------------------------------------------- one PREDICT

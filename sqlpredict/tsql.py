@@ -9,6 +9,7 @@ Server.
 from __future__ import annotations
 
 import typing as t
+import uuid
 from dataclasses import dataclass, field
 
 from sqlglot import exp
@@ -123,11 +124,39 @@ class BatchRunner:
             return self.connection.run_tree(tree, params)
         if isinstance(tree, exp.Select) and _assignments(tree):
             return self.select_into_variables(tree, statement, params, variables)
+        if isinstance(tree, exp.Create) and tree.kind == "TABLE":
+            self.create_identity_sequences(tree, params)
         if isinstance(tree, exp.Command):
             raise NotSupportedError(f"line {statement.line}: sqlpredict does not run this statement: "
                                     f"{statement.text.splitlines()[0][:80]}")
         bind_variables(tree, variables, params, statement.line)
         return self.connection.run_tree(tree, params)
+
+    def create_identity_sequences(self, tree: exp.Create, params: list[t.Any]) -> None:
+        """IDENTITY(seed, step): DuckDB numbers rows with a sequence as the column's DEFAULT."""
+        schema = tree.this
+        if not isinstance(schema, exp.Schema):
+            return
+        temporary = any(isinstance(p, exp.TemporaryProperty) for p in tree.find_all(exp.TemporaryProperty))
+        table = schema.this.name if isinstance(schema.this, exp.Table) else "t"
+        for column in schema.expressions:
+            if not isinstance(column, exp.ColumnDef):
+                continue
+            for constraint in list(column.constraints):
+                kind = constraint.args.get("kind")
+                if not isinstance(kind, exp.GeneratedAsIdentityColumnConstraint):
+                    continue
+                start = int(kind.args["start"].name) if kind.args.get("start") else 1
+                step = int(kind.args["increment"].name) if kind.args.get("increment") else 1
+                name = f"__identity_{table}_{column.name}_{uuid.uuid4().hex[:8]}"
+                create = exp.Create(this=exp.Table(this=exp.to_identifier(name, quoted=True)), kind="SEQUENCE",
+                                    properties=exp.Properties(expressions=[
+                                        exp.SequenceProperties(start=exp.Literal.number(start),
+                                                               increment=exp.Literal.number(step))]
+                                        + ([exp.TemporaryProperty()] if temporary else [])))
+                self.connection.run_tree(create, [])
+                default = exp.func("nextval", exp.Literal.string(name))
+                constraint.set("kind", exp.DefaultColumnConstraint(this=default))
 
     # ------------------------------------------------------------ variables
 

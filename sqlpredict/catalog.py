@@ -1,0 +1,93 @@
+"""Objects DuckDB cannot store itself: views whose body uses PREDICT, and T-SQL procedures.
+
+They live in an ordinary table of the database, `sqlpredict_objects`, so they
+are saved in the database file and work on every later connection to it. A
+stored view is expanded into the statements that name it before PREDICT is
+planned; DuckDB itself never sees it.
+"""
+
+from __future__ import annotations
+
+import duckdb
+from sqlglot import exp
+
+from .dialects import DuckDB, PredictSource
+
+TABLE = "sqlpredict_objects"
+MAX_VIEW_DEPTH = 32
+
+
+class Catalog:
+    """Views and procedures stored in one database."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+        self.con = con
+
+    def _exists(self) -> bool:
+        rows = self.con.execute(
+            "SELECT count(*) FROM duckdb_tables() WHERE table_name = $1 AND schema_name = 'main' AND NOT temporary",
+            [TABLE],
+        ).fetchall()
+        return bool(rows[0][0])
+
+    def _ensure(self) -> None:
+        self.con.execute(
+            f"CREATE TABLE IF NOT EXISTS {TABLE} (kind VARCHAR, name VARCHAR, definition VARCHAR, "
+            "PRIMARY KEY (kind, name))"
+        )
+
+    def objects(self, kind: str) -> dict[str, str]:
+        """name (lower case) -> definition."""
+        if not self._exists():
+            return {}
+        rows = self.con.execute(f"SELECT name, definition FROM {TABLE} WHERE kind = $1", [kind]).fetchall()
+        return {name.lower(): definition for name, definition in rows}
+
+    def save(self, kind: str, name: str, definition: str, replace: bool) -> None:
+        self._ensure()
+        if not replace and name.lower() in self.objects(kind):
+            raise_exists(kind, name)
+        self.con.execute(f"DELETE FROM {TABLE} WHERE kind = $1 AND lower(name) = lower($2)", [kind, name])
+        self.con.execute(f"INSERT INTO {TABLE} VALUES ($1, $2, $3)", [kind, name, definition])
+
+    def drop(self, kind: str, name: str) -> bool:
+        if name.lower() not in self.objects(kind):
+            return False
+        self.con.execute(f"DELETE FROM {TABLE} WHERE kind = $1 AND lower(name) = lower($2)", [kind, name])
+        return True
+
+    # ------------------------------------------------------------ views
+
+    def save_view(self, create: exp.Create) -> None:
+        """Store `CREATE VIEW name AS <select with PREDICT>` as DuckDB-dialect text."""
+        body = create.expression
+        definition = body.sql(dialect=DuckDB)
+        replace = bool(create.args.get("replace")) or create.args.get("kind") == "ALTER"
+        self.save("VIEW", create.this.name, definition, replace)
+
+    def expand_views(self, statement: exp.Expression) -> None:
+        """Replace each reference to a stored view by its body, as a derived table."""
+        views = self.objects("VIEW")
+        if not views:
+            return
+        for _ in range(MAX_VIEW_DEPTH):
+            hits = [t for t in statement.find_all(exp.Table)
+                    if isinstance(t.this, exp.Identifier) and t.name.lower() in views and not t.args.get("db")]
+            hits = [t for t in hits if not isinstance(t.parent, (exp.Create, exp.Drop, exp.Insert, exp.Schema))]
+            if not hits:
+                return
+            for table in hits:
+                body = DuckDB().parse(views[table.name.lower()])[0]
+                alias = table.args.get("alias") or exp.TableAlias(this=exp.to_identifier(table.name))
+                table.replace(exp.Subquery(this=body, alias=alias))
+        raise RecursionError("views nest too deeply (a view that names itself?)")
+
+
+def raise_exists(kind: str, name: str) -> None:
+    from .errors import ProgrammingError
+
+    raise ProgrammingError(f"There is already an object named '{name}' in the database ({kind.lower()})")
+
+
+def uses_predict(node: exp.Expression) -> bool:
+    return node.find(PredictSource) is not None
