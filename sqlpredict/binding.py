@@ -7,6 +7,7 @@ fills each result column (with the declared type to CAST to).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -51,15 +52,40 @@ class Binding:
     outputs: tuple[OutputBinding, ...]
 
 
+_DUCKDB_RENAME = re.compile(r"(?P<base>.+)_\d+")
+
+
 def match_name(wanted: str, names: list[str], what: str) -> str | None:
-    """Case-insensitive match, exact case preferred; two case-only matches are an error."""
+    """Case-insensitive match, exact case preferred; two case-only matches are an error.
+
+    `what` is "input" (names are DATA columns) or "WITH column" (names are model
+    outputs); the message says which, since only DATA columns can be renamed.
+
+    DuckDB never shows two columns that differ only in case: it keeps the first
+    and renames the next `X_1`, `X_2`. So for inputs, a case-only match `xx`
+    next to a column `XX_1` whose base also matches (and is not `xx` itself)
+    is the spec's ambiguous pair, not a clean match: binding `xx` silently
+    would feed the input a column the user may not have meant.
+    """
     if wanted in names:
         return wanted
     found = [n for n in names if n.lower() == wanted.lower()]
+    if what == "input" and len(found) == 1:
+        renamed = [n for n in names if (m := _DUCKDB_RENAME.fullmatch(n))
+                   and m["base"].lower() == wanted.lower() and m["base"] != found[0]]
+        if renamed:
+            raise ProgrammingError(
+                f"PREDICT: input '{wanted}' matches DATA columns that differ only in case: \"{found[0]}\", "
+                + ", ".join(f'"{_DUCKDB_RENAME.fullmatch(n)["base"]}" (which DuckDB renamed "{n}")' for n in renamed)
+                + f"; none is spelled exactly '{wanted}'. Keep only one of them in DATA, or name one exactly {wanted}"
+            )
     if len(found) > 1:
+        kinds = "DATA columns" if what == "input" else "model outputs"
+        fix = ("rename all but one in DATA" if what == "input"
+               else f"write one of them in WITH with its exact case ({', '.join(found)})")
         raise ProgrammingError(
-            f"PREDICT: {what} '{wanted}' matches several columns that differ only in case "
-            f"({', '.join(found)}); rename all but one in DATA"
+            f"PREDICT: {what} '{wanted}' matches several {kinds} that differ only in case "
+            f"({', '.join(found)}); {fix}"
         )
     return found[0] if found else None
 
@@ -131,8 +157,27 @@ def _check_input_type(info: TensorInfo, column: str, col_type: SqlType, dtype: n
     if width is not None and col_type.size != width:
         raise ProgrammingError(f"{head}, an array of {col_type.size} values; {fix}")
     src = col_type.numpy
+    if src is None and dtype != np.dtype(object) and _is_temporal(col_type.elem):
+        raise ProgrammingError(f"{head}; {_temporal_fix(column, dtype, width, dialect)}")
     if src is None or not converts_exactly(src, dtype):
         raise ProgrammingError(f"{head}; {fix}")
+
+
+def _is_temporal(elem: str) -> bool:
+    return elem.startswith(("DATE", "TIME", "INTERVAL"))
+
+
+def _temporal_fix(column: str, dtype: np.dtype, width: int | None, dialect: str) -> str:
+    """The fix for a date/time column feeding a number: SQL has no CAST from one to the other.
+
+    Suggesting CAST(d AS REAL) would be a fix that always fails ("Unimplemented
+    type for cast"), so the message says which number to compute instead.
+    """
+    col = _ident(column, dialect)
+    target = cast_target(dtype, width, dialect)
+    example = (f"DATEDIFF(second, '1970-01-01', {col})" if dialect == "tsql" else f"epoch({col})")
+    return (f"no CAST turns a date or time into a number, so DATA must compute the number the model was "
+            f"trained on, e.g. write CAST({example} AS {target}) AS {col} in DATA (seconds since 1970)")
 
 
 def _ident(name: str, dialect: str) -> str:

@@ -46,7 +46,11 @@ ONNX_NUMPY: dict[str, np.dtype] = {
 }
 
 # DuckDB type -> T-SQL name, where T-SQL has one (for messages in the T-SQL dialect).
+# DuckDB's TINYINT is a signed int8, which T-SQL lacks (T-SQL's tinyint is 0..255,
+# DuckDB's UTINYINT): it must never be called "tinyint" to a T-SQL user. The T-SQL
+# dialect reads INT1 as that signed byte, so messages and fixes use that name.
 TSQL_NAMES: dict[str, str] = {
+    "TINYINT": "int1",
     "FLOAT": "real",
     "DOUBLE": "float",
     "SMALLINT": "smallint",
@@ -64,7 +68,10 @@ TSQL_NAMES: dict[str, str] = {
 }
 
 # The type to write in a CAST so that a column binds, per dialect.
+# Every target must parse back, in the T-SQL dialect, to the DuckDB type on the
+# left: TINYINT would read as T-SQL's unsigned tinyint, so int8 inputs say INT1.
 TSQL_CAST_TARGET: dict[str, str] = {
+    "TINYINT": "INT1",
     "FLOAT": "REAL",
     "DOUBLE": "FLOAT",
     "SMALLINT": "SMALLINT",
@@ -156,3 +163,37 @@ def natural_sql_type(elem: np.dtype, size: int | None = None) -> str:
     """The DuckDB type an output has when WITH does not declare one."""
     duck = NUMPY_DUCKDB[elem]
     return f"{duck}[{size}]" if size is not None else duck
+
+
+# DuckDB types T-SQL has no type for although sqlpredict's T-SQL reads a name
+# for them: the signed byte (int8) is INT1 only here, never in SQL Server.
+TSQL_ONLY_HERE = {"TINYINT"}
+
+
+def tsql_native_name(duckdb_type: str) -> str | None:
+    """The T-SQL name of a scalar DuckDB type that T-SQL itself has (spec section 3), else None.
+
+    None for arrays (T-SQL has none), for int8 (spec: "(none)") and for the
+    unsigned types wider than a byte.
+    """
+    parsed = parse_sql_type(duckdb_type)
+    if parsed.size is not None or parsed.elem in TSQL_ONLY_HERE:
+        return None
+    return TSQL_NAMES.get(parsed.elem)
+
+
+def onnx_duckdb_type(onnx_type: str) -> str | None:
+    """The DuckDB type of an ONNX tensor element or of a ZipMap-style map, or None.
+
+    'tensor(float)' -> 'FLOAT'; 'seq(map(int64,tensor(float)))' and
+    'map(string,tensor(double))' -> 'MAP(BIGINT, FLOAT)' / 'MAP(VARCHAR, DOUBLE)',
+    the type a non-tensor output has when WITH names it.
+    """
+    elem = onnx_elem_name(onnx_type)
+    if elem is not None:
+        return NUMPY_DUCKDB[ONNX_NUMPY[elem]] if elem in ONNX_NUMPY else None
+    match = re.fullmatch(r"(?:seq\()?map\((\w+),tensor\((\w+)\)\)\)?", onnx_type)
+    if match and match.group(1) in ONNX_NUMPY and match.group(2) in ONNX_NUMPY:
+        key, value = (NUMPY_DUCKDB[ONNX_NUMPY[g]] for g in match.groups())
+        return f"MAP({key}, {value})"
+    return None

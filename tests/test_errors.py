@@ -1,0 +1,354 @@
+"""One test per error the spec names (sections 2, 4, 5 and 8).
+
+Each checks the PEP 249 class, that the message starts with `PREDICT:` and
+names the object (input, column, output, model), what it says about the fix,
+and that the connection still runs a PREDICT afterwards.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+
+import numpy as np
+import pytest
+from onnx import TensorProto, helper, numpy_helper
+
+import sqlpredict
+
+OPSET = [helper.make_opsetid("", 17)]
+F, D, I64 = TensorProto.FLOAT, TensorProto.DOUBLE, TensorProto.INT64
+
+
+def model(nodes, inputs, outputs, initializers=(), opsets=OPSET) -> bytes:
+    graph = helper.make_graph(nodes, "g", inputs, outputs, list(initializers))
+    return helper.make_model(graph, ir_version=9, opset_imports=list(opsets)).SerializeToString()
+
+
+def vi(name, elem, shape):
+    return helper.make_tensor_value_info(name, elem, shape)
+
+
+def identity(elem=F, shape=("N", 1), name="x") -> bytes:
+    return model([helper.make_node("Identity", [name], ["y"])], [vi(name, elem, list(shape))],
+                 [vi("y", elem, list(shape))])
+
+
+IDENTITY = identity()
+GOOD_QUERY = "SELECT d.id, p.y FROM PREDICT(MODEL = ?, DATA = t AS d, RUNTIME = ONNX) WITH (y REAL) AS p ORDER BY d.id"
+
+
+@pytest.fixture
+def con():
+    """A T-SQL connection with t(id INT, x REAL) = (1, 1.5), (2, NULL) and an empty models table."""
+    con = sqlpredict.connect(autocommit=True)
+    cur = con.cursor()
+    cur.execute("CREATE TABLE t (id INT, x REAL)")
+    cur.execute("INSERT INTO t VALUES (1, 1.5), (2, NULL)")
+    cur.execute("CREATE TABLE models (id INT IDENTITY(1,1), data VARBINARY(MAX), description VARCHAR(1000))")
+    yield con
+    still_works(con)
+    con.close()
+
+
+def still_works(con) -> None:
+    """After any error the same connection scores again."""
+    cur = con.cursor()
+    cur.execute(GOOD_QUERY, [IDENTITY])
+    assert cur.fetchall() == [(1, 1.5), (2, None)]
+
+
+def fails(con, cls, sql, params=(), *, parse_error=False):
+    """Run sql; it must raise exactly `cls` (a PEP 249 class); return the message.
+
+    parse_error: the statement fails while being read; see test_parse_errors_start_with_predict.
+    """
+    with pytest.raises(sqlpredict.Error) as info:
+        con.cursor().execute(sql, list(params))
+    assert type(info.value) is cls, f"{type(info.value).__name__}: {info.value}"
+    assert isinstance(info.value, sqlpredict.DatabaseError)
+    message = str(info.value)
+    if parse_error:
+        assert "PREDICT:" in message and "\x1b[" not in message, message
+    else:
+        assert message.startswith("PREDICT:"), message
+    return message
+
+
+# ------------------------------------------------------------------ binding (spec 2, 3)
+
+
+def test_missing_input_column(con):
+    message = fails(con, sqlpredict.ProgrammingError,
+                    "SELECT p.y FROM PREDICT(MODEL = ?, DATA = (SELECT id, x AS z FROM t) AS d) WITH (y REAL) AS p",
+                    [IDENTITY])
+    assert "input 'x'" in message
+    assert "tensor(float)" in message  # its ONNX type
+    assert '"id"' in message and '"z"' in message  # the DATA columns that exist
+    assert "AS x" in message  # how to supply it
+
+
+def test_type_mismatch_names_the_fix(con):
+    con.cursor().execute("CREATE TABLE f0t (f0 FLOAT)")
+    message = fails(con, sqlpredict.ProgrammingError,
+                    "SELECT p.y FROM PREDICT(MODEL = ?, DATA = f0t AS d) WITH (y REAL) AS p", [identity(name="f0")])
+    assert message == ("PREDICT: input 'f0' expects real (tensor(float)) but column \"f0\" is float; "
+                       "write CAST(f0 AS REAL) AS f0 in DATA")
+
+
+@pytest.mark.parametrize(("column_type", "fix"), [
+    ("BIGINT", "CAST(x AS INT)"), ("NUMERIC(10,2)", "CAST(x AS INT)"),
+    ("DATETIME2", "CAST(DATEDIFF(second, '1970-01-01', x) AS INT)"),
+    ("VARCHAR(10)", "CAST(x AS INT)"), ("FLOAT", "CAST(x AS INT)"), ("DATE", "CAST(DATEDIFF(second, '1970-01-01', x) AS INT)"),
+])
+def test_lossy_column_types_are_type_errors(con, column_type, fix):
+    con.cursor().execute(f"CREATE TABLE lossy (x {column_type})")
+    int_model = identity(TensorProto.INT32)
+    message = fails(con, sqlpredict.ProgrammingError,
+                    "SELECT p.y FROM PREDICT(MODEL = ?, DATA = lossy AS d) WITH (y INT) AS p", [int_model])
+    assert message.startswith("PREDICT: input 'x' expects int (tensor(int32)) but column \"x\" is ")
+    assert f"write {fix} AS x in DATA" in message
+
+
+def test_nk_input_with_a_scalar_column(con):
+    vec = identity(F, ("N", 3))
+    message = fails(con, sqlpredict.ProgrammingError,
+                    "SELECT p.y FROM PREDICT(MODEL = ?, DATA = t AS d) WITH (y REAL) AS p", [vec])
+    assert "input 'x'" in message
+    assert "[N,3]" in message  # its shape
+    assert "array" in message and "FLOAT[3]" in message  # how to supply it
+
+
+def test_nk_input_binds_to_an_array_column():
+    """The beyond-SQL-Edge way out of the error above works as the message says."""
+    con = sqlpredict.connect(dialect="duckdb")
+    cur = con.cursor()
+    cur.execute("SELECT p.y FROM PREDICT(MODEL = ?, DATA = (SELECT [1, 2, 3]::FLOAT[3] AS x) AS d) "
+                "WITH (y FLOAT[3]) AS p", [identity(F, ("N", 3))])
+    assert [list(row[0]) for row in cur.fetchall()] == [[1.0, 2.0, 3.0]]
+
+
+# ------------------------------------------------------------------ WITH (spec 4)
+
+
+def test_with_name_that_is_not_an_output(con):
+    two = model([helper.make_node("Identity", ["x"], ["label"]), helper.make_node("Identity", ["x"], ["probs"])],
+                [vi("x", F, ["N", 1])], [vi("label", F, ["N", 1]), vi("probs", F, ["N", 1])])
+    message = fails(con, sqlpredict.ProgrammingError,
+                    "SELECT p.score FROM PREDICT(MODEL = ?, DATA = t AS d) WITH (score REAL) AS p", [two])
+    assert "WITH column 'score'" in message
+    assert "'label' tensor(float) [N,1]" in message and "'probs' tensor(float) [N,1]" in message
+
+
+def test_with_scalar_type_for_an_nk_output(con):
+    vec_out = model([helper.make_node("Concat", ["x", "x", "x"], ["probs"], axis=1)],
+                    [vi("x", F, ["N", 1])], [vi("probs", F, ["N", 3])])
+    message = fails(con, sqlpredict.ProgrammingError,
+                    "SELECT p.probs FROM PREDICT(MODEL = ?, DATA = t AS d) WITH (probs REAL) AS p", [vec_out])
+    assert "output 'probs'" in message and "[N,3]" in message
+    assert "3 values" in message and "array" in message
+
+
+def test_overflow_of_a_declared_type_is_a_data_error(con):
+    cur = con.cursor()
+    cur.execute("CREATE TABLE big (id INT, x BIGINT)")
+    cur.execute("INSERT INTO big VALUES (1, 3000000000)")
+    message = fails(con, sqlpredict.DataError,
+                    "SELECT p.y FROM PREDICT(MODEL = ?, DATA = big AS d) WITH (y INT) AS p", [identity(I64)])
+    assert "output 'y'" in message and "column y" in message
+    assert "3000000000" in message
+    # A value that fits goes through with CAST semantics.
+    cur.execute("UPDATE big SET x = 7")
+    cur.execute("SELECT p.y FROM PREDICT(MODEL = ?, DATA = big AS d) WITH (y INT) AS p", [identity(I64)])
+    assert cur.fetchall() == [(7,)]
+
+
+# ------------------------------------------------------------------ NULL and odd values (spec 5)
+
+
+def test_null_model_from_a_query_that_finds_no_row(con):
+    message = fails(con, sqlpredict.DataError,
+                    "SELECT p.y FROM PREDICT(MODEL = (SELECT data FROM models WHERE id = 999), DATA = t AS d) "
+                    "WITH (y REAL) AS p")
+    assert "MODEL is NULL" in message
+    assert "the model query found no row" in message
+    assert "SELECT data FROM models WHERE id = 999" in message  # points at the model query
+
+
+def test_null_model_from_a_parameter(con):
+    message = fails(con, sqlpredict.DataError,
+                    "SELECT p.y FROM PREDICT(MODEL = ?, DATA = t AS d) WITH (y REAL) AS p", [None])
+    assert "MODEL is NULL" in message
+
+
+@pytest.mark.parametrize("blob", [b"not a model at all", IDENTITY[: len(IDENTITY) // 2], b"", b"\x00" * 64])
+def test_corrupt_model_bytes(con, blob):
+    message = fails(con, sqlpredict.ProgrammingError,
+                    "SELECT p.y FROM PREDICT(MODEL = ?, DATA = t AS d) WITH (y REAL) AS p", [blob])
+    assert "model is corrupt or invalid" in message
+    assert len(message) > len("PREDICT: model is corrupt or invalid") + 5  # the parser's reason
+
+
+def test_null_inputs_error_names_the_column():
+    con = sqlpredict.connect(null_inputs="error")
+    cur = con.cursor()
+    cur.execute("CREATE TABLE t (id INT, x REAL)")
+    cur.execute("INSERT INTO t VALUES (1, 1.5), (2, NULL)")
+    message = fails(con, sqlpredict.DataError, GOOD_QUERY, [IDENTITY])
+    assert 'column "x"' in message and "NULL" in message and "null_inputs" in message
+    cur.execute("SELECT d.id, p.y FROM PREDICT(MODEL = ?, DATA = (SELECT * FROM t WHERE x IS NOT NULL) AS d) "
+                "WITH (y REAL) AS p", [IDENTITY])
+    assert cur.fetchall() == [(1, 1.5)]
+
+
+# ------------------------------------------------------------------ files and libraries (spec 5)
+
+
+def external_model(location: str) -> bytes:
+    """y = x + w, where w's data is said to live in the file `location`."""
+    w = numpy_helper.from_array(np.ones((1, 1), np.float32), "w")
+    w.ClearField("raw_data")
+    w.data_location = TensorProto.EXTERNAL
+    for key, value in (("location", location), ("offset", "0"), ("length", "4")):
+        entry = w.external_data.add()
+        entry.key, entry.value = key, value
+    return model([helper.make_node("Add", ["x", "w"], ["y"])], [vi("x", F, ["N", 1])], [vi("y", F, ["N", 1])], [w])
+
+
+class FifoWatch:
+    """A named pipe that notices if anything opens it for reading, without ever blocking it.
+
+    Opening a FIFO for writing with O_NONBLOCK succeeds only while a reader has it
+    open; a reader that got in sees EOF as soon as we close, so nothing hangs.
+    """
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        os.mkfifo(path)
+        self.opened = False
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+
+    def _watch(self) -> None:
+        while not self._stop.is_set():
+            try:
+                fd = os.open(self.path, os.O_WRONLY | os.O_NONBLOCK)
+            except OSError:
+                time.sleep(0.001)
+                continue
+            self.opened = True
+            os.close(fd)
+
+    def __enter__(self) -> FifoWatch:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def test_external_data_refused_when_the_file_does_not_exist(con, tmp_path):
+    missing = str(tmp_path / "nowhere" / "weights.bin")
+    message = fails(con, sqlpredict.ProgrammingError,
+                    "SELECT p.y FROM PREDICT(MODEL = ?, DATA = t AS d) WITH (y REAL) AS p", [external_model(missing)])
+    assert "model is refused" in message and "tensor 'w'" in message and "external" in message
+    assert "save_as_external_data=False" in message  # how to fix it
+
+
+@pytest.mark.parametrize("relative", [False, True])
+def test_external_data_refused_without_opening_an_existing_file(con, tmp_path, monkeypatch, relative):
+    path = tmp_path / "weights.bin"
+    monkeypatch.chdir(tmp_path)
+    with FifoWatch(str(path)) as watch:
+        blob = external_model("weights.bin" if relative else str(path))
+        message = fails(con, sqlpredict.ProgrammingError,
+                        "SELECT p.y FROM PREDICT(MODEL = ?, DATA = t AS d) WITH (y REAL) AS p", [blob])
+    assert "model is refused" in message and "external" in message
+    assert not watch.opened, "the model value made the engine open its external data file"
+
+
+def test_custom_op_domain_refused(con):
+    blob = model([helper.make_node("Foo", ["x"], ["y"], domain="my.custom.ops")],
+                 [vi("x", F, ["N", 1])], [vi("y", F, ["N", 1])],
+                 opsets=OPSET + [helper.make_opsetid("my.custom.ops", 1)])
+    message = fails(con, sqlpredict.ProgrammingError,
+                    "SELECT p.y FROM PREDICT(MODEL = ?, DATA = t AS d) WITH (y REAL) AS p", [blob])
+    assert "model is refused" in message and "my.custom.ops" in message and "custom" in message
+
+
+# ------------------------------------------------------------------ syntax (spec 1, 8)
+
+
+@pytest.mark.parametrize("runtime", ["R", "ONNXRUNTIME", "PYTHON", "ONNX2"])
+def test_runtime_other_than_onnx(con, runtime):
+    message = fails(con, sqlpredict.ProgrammingError,
+                    f"SELECT p.y FROM PREDICT(MODEL = ?, DATA = t AS d, RUNTIME = {runtime}) WITH (y REAL) AS p",
+                    [IDENTITY], parse_error=True)
+    assert "RUNTIME" in message and "ONNX" in message
+
+
+@pytest.mark.parametrize("runtime", ["ONNX", "onnx", "Onnx"])
+def test_runtime_onnx_any_case(con, runtime):
+    cur = con.cursor()
+    cur.execute(f"SELECT d.id, p.y FROM predict(model = ?, data = t AS d, runtime = {runtime}) WITH (y REAL) AS p "
+                "ORDER BY d.id", [IDENTITY])
+    assert cur.fetchall() == [(1, 1.5), (2, None)]
+
+
+@pytest.mark.parametrize(("args", "params", "words"), [
+    ("MODEL = ?", [IDENTITY], ["DATA", "missing"]),
+    ("DATA = t AS d", [], ["MODEL", "missing"]),
+    ("DATA = t AS d, MODEL = ?", [IDENTITY], ["MODEL", "order"]),
+    ("MODEL = ?, RUNTIME = ONNX, DATA = t AS d", [IDENTITY], ["DATA", "order"]),
+    ("MODEL = ?, MODEL = ?, DATA = t AS d", [IDENTITY, IDENTITY], ["MODEL", "twice"]),
+    ("MODEL = ?, DATA = t AS d, DATA = t AS e", [IDENTITY], ["DATA", "twice"]),
+    ("MODEL = ?, DATA = t AS d, RUNTIME = ONNX, RUNTIME = ONNX", [IDENTITY], ["RUNTIME", "twice"]),
+    ("MODEL ?, DATA = t AS d", [IDENTITY], ["'='", "MODEL"]),
+    ("MODEL = ?, DATA = t AS d, INPUT = x", [IDENTITY], ["MODEL", "DATA", "RUNTIME"]),
+])
+def test_bad_predict_syntax(con, args, params, words):
+    message = fails(con, sqlpredict.ProgrammingError,
+                    f"SELECT p.y FROM PREDICT({args}) WITH (y REAL) AS p", params, parse_error=True)
+    for word in words:
+        assert word in message, (word, message)
+
+
+def test_bad_syntax_in_the_duckdb_dialect():
+    con = sqlpredict.connect(dialect="duckdb")
+    con.cursor().execute("CREATE TABLE t (x FLOAT)")
+    message = fails(con, sqlpredict.ProgrammingError,
+                    "SELECT p.y FROM PREDICT(DATA = t AS d, MODEL = ?) WITH (y FLOAT) AS p", [IDENTITY],
+                    parse_error=True)
+    assert "out of order" in message
+
+
+@pytest.mark.parametrize("dialect", ["tsql", "duckdb"])
+def test_parse_errors_start_with_predict(dialect):
+    con = sqlpredict.connect(dialect=dialect)
+    with pytest.raises(sqlpredict.ProgrammingError) as info:
+        con.cursor().execute("SELECT p.y FROM PREDICT(MODEL = ?, DATA = t AS d, RUNTIME = R) AS p", [IDENTITY])
+    assert str(info.value).startswith("PREDICT: RUNTIME = R is not supported"), str(info.value)
+
+
+def test_every_error_leaves_the_connection_usable_in_a_transaction():
+    """With autocommit off (PEP 249's default), a PREDICT error does not poison the transaction."""
+    con = sqlpredict.connect()
+    cur = con.cursor()
+    cur.execute("CREATE TABLE t (id INT, x REAL)")
+    cur.execute("INSERT INTO t VALUES (1, 1.5), (2, NULL)")
+    con.commit()
+    for sql, params in [
+        ("SELECT p.y FROM PREDICT(MODEL = ?, DATA = t AS d) WITH (nope REAL) AS p", [IDENTITY]),
+        ("SELECT p.y FROM PREDICT(MODEL = ?, DATA = t AS d) WITH (y REAL) AS p", [b"junk"]),
+        ("SELECT p.y FROM PREDICT(MODEL = ?) WITH (y REAL) AS p", [IDENTITY]),
+    ]:
+        with pytest.raises(sqlpredict.ProgrammingError):
+            cur.execute(sql, params)
+        still_works(con)
+    cur.execute("INSERT INTO t VALUES (3, 2.5)")
+    with pytest.raises(sqlpredict.ProgrammingError):
+        cur.execute("SELECT p.y FROM PREDICT(MODEL = ?, DATA = t AS d) WITH (nope REAL) AS p", [IDENTITY])
+    cur.execute(GOOD_QUERY, [IDENTITY])
+    assert cur.fetchall() == [(1, 1.5), (2, None), (3, 2.5)]
