@@ -10,6 +10,20 @@ from importlib.metadata import PackageNotFoundError, version
 
 from .connection import Connection, connect
 from .cursor import Cursor
+from .dbapi import (
+    BINARY,
+    DATETIME,
+    NUMBER,
+    ROWID,
+    STRING,
+    Binary,
+    Date,
+    DateFromTicks,
+    Time,
+    TimeFromTicks,
+    Timestamp,
+    TimestampFromTicks,
+)
 from .errors import (
     DatabaseError,
     DataError,
@@ -29,8 +43,14 @@ except PackageNotFoundError:  # running from a source tree
     __version__ = "0.0.0+source"
 
 apilevel = "2.0"
-# Threads may share the module and connections, but a connection runs one
-# statement at a time: cursors of one connection take turns on its lock.
+# PEP 249 level 2: threads may share the module and connections, not cursors.
+# One connection shared by several threads, each with its own cursor, works:
+# the connection runs one statement at a time (its statements, PREDICT scoring
+# included, serialize on the connection's lock) and all its cursors share its
+# one transaction, as PEP 249 cursors do. A cursor keeps its own fetch position
+# unlocked, so a cursor must stay with one thread. For statements that really
+# run in parallel, open one connection per thread (each ":memory:" connection
+# is its own database). `Connection.interrupt()` may be called from any thread.
 threadsafety = 2
 paramstyle = "qmark"
 
@@ -38,4 +58,6 @@ __all__ = [
     "connect", "Connection", "Cursor", "apilevel", "threadsafety", "paramstyle",
     "Warning", "Error", "InterfaceError", "DatabaseError", "DataError", "OperationalError",
     "IntegrityError", "InternalError", "ProgrammingError", "NotSupportedError",
+    "STRING", "BINARY", "NUMBER", "DATETIME", "ROWID",
+    "Date", "Time", "Timestamp", "DateFromTicks", "TimeFromTicks", "TimestampFromTicks", "Binary",
 ]

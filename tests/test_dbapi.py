@@ -1,0 +1,487 @@
+"""PEP 249 (DB-API 2.0) conformance, item by item, with what the standard says."""
+
+from __future__ import annotations
+
+import datetime
+import decimal
+import sys
+import threading
+import time
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+import pytest
+
+import sqlpredict
+from onnx_models import linear, run_direct
+
+MODEL = linear()
+PREDICT_QUERY = (
+    "SELECT d.id, p.score FROM PREDICT(MODEL = ?, DATA = t AS d, RUNTIME = ONNX) WITH (score FLOAT) AS p "
+    "ORDER BY d.id"
+)
+
+
+@pytest.fixture
+def con():
+    con = sqlpredict.connect()
+    yield con
+    con.close()
+
+
+@pytest.fixture
+def scored():
+    """A committed table t(id, f0, f1) of features and the linear model's exact scores for it."""
+    con = sqlpredict.connect()
+    cur = con.cursor()
+    cur.execute("CREATE TABLE t (id INT, f0 REAL, f1 REAL)")
+    cur.execute("INSERT INTO t SELECT i, CAST(i AS REAL) / 7, CAST(i AS REAL) / -13 FROM range(2000) r(i)")
+    con.commit()
+    ids, f0, f1 = zip(*cur.execute("SELECT id, f0, f1 FROM t ORDER BY id").fetchall())
+    scores = run_direct(MODEL, {
+        "f0": np.array(f0, dtype=np.float32).reshape(-1, 1),
+        "f1": np.array(f1, dtype=np.float32).reshape(-1, 1),
+    })[0].ravel().astype(np.float64)
+    yield con, list(zip(ids, scores.tolist()))
+    con.close()
+
+
+# ---------------------------------------------------------------- module interface
+
+
+def test_module_globals():
+    """PEP 249: apilevel '2.0'; threadsafety 0..3; paramstyle one of five; connect() a constructor."""
+    assert sqlpredict.apilevel == "2.0"
+    assert sqlpredict.threadsafety == 2  # threads share module and connections, not cursors
+    assert sqlpredict.paramstyle == "qmark"
+    assert isinstance(sqlpredict.connect(), sqlpredict.Connection)
+
+
+def test_exception_hierarchy_is_exactly_pep_249():
+    """PEP 249 draws Warning and Error under Exception, the rest under Error / DatabaseError."""
+    m = sqlpredict
+    assert m.Warning.__bases__ == (Exception,)
+    assert m.Error.__bases__ == (Exception,)
+    assert m.InterfaceError.__bases__ == (m.Error,)
+    assert m.DatabaseError.__bases__ == (m.Error,)
+    for name in ("DataError", "OperationalError", "IntegrityError", "InternalError", "ProgrammingError",
+                 "NotSupportedError"):
+        assert getattr(m, name).__bases__ == (m.DatabaseError,), name
+
+
+# ---------------------------------------------------------------- errors mapped, cause kept
+
+
+def _raises(con, sql, cls, duck_cls=duckdb.Error, params=None):
+    with pytest.raises(cls) as info:
+        con.cursor().execute(sql, params)
+    assert isinstance(info.value.__cause__, duck_cls), repr(info.value.__cause__)
+    return info.value
+
+
+def test_syntax_error_is_programming_error(con):
+    with pytest.raises(sqlpredict.ProgrammingError) as info:
+        con.cursor().execute("SELEC 1 FROM")
+    assert info.value.__cause__ is not None
+    duck = sqlpredict.connect(dialect="duckdb")
+    _raises(duck, "SELEC 1", sqlpredict.ProgrammingError, duckdb.ParserException)
+
+
+def test_unknown_table_is_programming_error(con):
+    _raises(con, "SELECT * FROM no_such_table", sqlpredict.ProgrammingError, duckdb.CatalogException)
+
+
+def test_primary_key_duplicate_is_integrity_error(con):
+    cur = con.cursor()
+    cur.execute("CREATE TABLE k (id INT PRIMARY KEY)")
+    cur.execute("INSERT INTO k VALUES (1)")
+    con.commit()
+    _raises(con, "INSERT INTO k VALUES (1)", sqlpredict.IntegrityError, duckdb.ConstraintException)
+
+
+def test_conversion_and_overflow_are_data_errors(con):
+    _raises(con, "SELECT CAST('abc' AS INT)", sqlpredict.DataError, duckdb.ConversionException)
+    _raises(con, "SELECT CAST(2147483647 AS INT) + CAST(1 AS INT)", sqlpredict.DataError,
+            (duckdb.OutOfRangeException, duckdb.ConversionException))
+    _raises(con, "SELECT CAST(300 AS TINYINT)", sqlpredict.DataError)
+
+
+def test_predict_binding_error_is_programming_error(scored):
+    con, _ = scored
+    with pytest.raises(sqlpredict.ProgrammingError, match="PREDICT"):
+        con.cursor().execute(
+            "SELECT p.nosuch FROM PREDICT(MODEL = ?, DATA = t AS d) WITH (nosuch FLOAT) AS p", [MODEL]
+        ).fetchall()
+
+
+# ---------------------------------------------------------------- type objects and constructors
+
+
+@pytest.mark.parametrize("type_object, codes", [
+    ("STRING", ["VARCHAR", "VARCHAR(10)", "JSON", "UUID", "ENUM('a', 'b')"]),
+    ("BINARY", ["BLOB"]),
+    ("NUMBER", ["TINYINT", "INTEGER", "BIGINT", "HUGEINT", "UBIGINT", "FLOAT", "DOUBLE", "DECIMAL(18,3)",
+                "BOOLEAN"]),
+    ("DATETIME", ["DATE", "TIME", "TIMESTAMP", "TIMESTAMP WITH TIME ZONE", "TIMESTAMP_NS", "INTERVAL"]),
+])
+def test_type_objects_equal_their_type_codes(type_object, codes):
+    """PEP 249: a type object compares equal to the type codes of its family, and only those."""
+    families = {name: getattr(sqlpredict, name) for name in ("STRING", "BINARY", "NUMBER", "DATETIME", "ROWID")}
+    for code in codes:
+        assert families[type_object] == code, code
+        assert code == families[type_object], code  # either side
+        others = [name for name, obj in families.items() if name != type_object and obj == code]
+        assert others == [], (code, others)
+    assert hash(families[type_object]) == hash(families[type_object])
+
+
+def test_nested_types_and_rowid_match_no_family():
+    for code in ("FLOAT[3]", "INTEGER[]", "STRUCT(a INTEGER)", "MAP(VARCHAR, INTEGER)"):
+        assert code not in (sqlpredict.STRING, sqlpredict.BINARY, sqlpredict.NUMBER, sqlpredict.DATETIME)
+    for code in ("BIGINT", "VARCHAR", "BLOB"):
+        assert sqlpredict.ROWID != code
+
+
+def test_description_type_codes_compare_equal_to_type_objects(con):
+    cur = con.cursor().execute(
+        "SELECT CAST(1.5 AS FLOAT) AS f, CAST('x' AS VARCHAR(5)) AS s, CAST(12.345 AS DECIMAL(18,3)) AS d, "
+        "CAST('2020-01-02 03:04:05' AS DATETIME2) AS ts, 0x00FF AS b, CAST('2020-01-02' AS DATE) AS dt, "
+        "CAST(1 AS BIT) AS flag"
+    )
+    desc = cur.description
+    assert all(len(col) == 7 for col in desc)
+    assert [col[0] for col in desc] == ["f", "s", "d", "ts", "b", "dt", "flag"]
+    assert [col[1] for col in desc] == [sqlpredict.NUMBER, sqlpredict.STRING, sqlpredict.NUMBER,
+                                        sqlpredict.DATETIME, sqlpredict.BINARY, sqlpredict.DATETIME,
+                                        sqlpredict.NUMBER]
+    assert desc[2][4:6] == (18, 3)  # precision and scale, where the type has them
+    row = cur.fetchone()
+    assert row[2] == decimal.Decimal("12.345") and row[4] == b"\x00\xff"
+
+
+def test_constructors():
+    """PEP 249's seven constructors, the *FromTicks ones in local time as time.localtime gives it."""
+    ticks = 1_700_000_000.5
+    local = time.localtime(ticks)
+    assert sqlpredict.Date(2020, 1, 2) == datetime.date(2020, 1, 2)
+    assert sqlpredict.Time(3, 4, 5) == datetime.time(3, 4, 5)
+    assert sqlpredict.Timestamp(2020, 1, 2, 3, 4, 5) == datetime.datetime(2020, 1, 2, 3, 4, 5)
+    assert sqlpredict.DateFromTicks(ticks) == datetime.date(*local[:3])
+    assert sqlpredict.TimeFromTicks(ticks) == datetime.time(*local[3:6])
+    assert sqlpredict.TimestampFromTicks(ticks) == datetime.datetime(*local[:6])
+    assert sqlpredict.Binary(bytearray(b"\x00\x01")) == b"\x00\x01"
+    assert sqlpredict.Binary(memoryview(b"ab")) == b"ab"
+
+
+def test_constructed_values_round_trip_as_parameters(con):
+    values = [sqlpredict.Date(2020, 1, 2), sqlpredict.Time(3, 4, 5), sqlpredict.Timestamp(2020, 1, 2, 3, 4, 5),
+              sqlpredict.Binary(b"\x00\xfe")]
+    row = con.cursor().execute("SELECT ?, ?, ?, ?", values).fetchone()
+    assert list(row) == values
+
+
+# ---------------------------------------------------------------- connection
+
+
+def test_rollback_undoes_an_insert(con):
+    cur = con.cursor()
+    cur.execute("CREATE TABLE r (x INT)")
+    con.commit()
+    cur.execute("INSERT INTO r VALUES (1), (2)")
+    assert cur.execute("SELECT count(*) FROM r").fetchone() == (2,)  # visible inside the transaction
+    con.rollback()
+    assert cur.execute("SELECT count(*) FROM r").fetchone() == (0,)
+
+
+def test_commit_persists_across_a_reopened_file_database(tmp_path):
+    path = str(tmp_path / "db.duckdb")
+    con = sqlpredict.connect(path)
+    cur = con.cursor()
+    cur.execute("CREATE TABLE p (x INT)")
+    cur.execute("INSERT INTO p VALUES (1)")
+    con.commit()
+    cur.execute("INSERT INTO p VALUES (2)")  # never committed
+    con.close()  # PEP 249: closing without commit rolls back
+    con = sqlpredict.connect(path)
+    assert con.cursor().execute("SELECT x FROM p").fetchall() == [(1,)]
+    con.close()
+
+
+def test_autocommit_commits_each_statement(tmp_path):
+    path = str(tmp_path / "auto.duckdb")
+    assert sqlpredict.connect().autocommit is False  # the documented default, as pyodbc's
+    con = sqlpredict.connect(path, autocommit=True)
+    cur = con.cursor()
+    cur.execute("CREATE TABLE a (x INT)")
+    cur.execute("INSERT INTO a VALUES (1)")
+    con.rollback()  # nothing to undo
+    con.close()
+    con = sqlpredict.connect(path)
+    assert con.cursor().execute("SELECT x FROM a").fetchall() == [(1,)]
+    con.autocommit = True  # switching on commits what is pending
+    con.close()
+
+
+def test_context_manager_commits_and_closes(tmp_path):
+    path = str(tmp_path / "cm.duckdb")
+    with sqlpredict.connect(path) as con:
+        con.cursor().execute("CREATE TABLE c (x INT)")
+        con.cursor().execute("INSERT INTO c VALUES (5)")
+    assert con.closed
+    with pytest.raises(RuntimeError), sqlpredict.connect(path) as con:
+        con.cursor().execute("INSERT INTO c VALUES (6)")
+        raise RuntimeError("leave the block with an error")
+    con = sqlpredict.connect(path)
+    assert con.cursor().execute("SELECT x FROM c").fetchall() == [(5,)]
+    con.close()
+
+
+def test_closed_connection_raises_on_any_use():
+    con = sqlpredict.connect()
+    cur = con.cursor()
+    con.close()
+    for use in (con.cursor, con.commit, con.rollback, con.interrupt, lambda: cur.execute("SELECT 1"),
+                lambda: con.execute("SELECT 1")):
+        with pytest.raises(sqlpredict.InterfaceError):
+            use()
+    assert issubclass(sqlpredict.InterfaceError, sqlpredict.Error)
+
+
+LONG_QUERIES = {
+    "cross join": "SELECT count(*) FROM range(1000000000) a, range(1000) b WHERE a.range + b.range < 0",
+    "PREDICT": "SELECT count(*), sum(p.score) FROM PREDICT(MODEL = ?, DATA = (SELECT CAST(i AS REAL) AS f0, "
+               "CAST(i AS REAL) AS f1 FROM range(100000000) r(i)) AS d) WITH (score FLOAT) AS p",
+}
+
+
+@pytest.mark.parametrize("kind", sorted(LONG_QUERIES))
+def test_interrupt_stops_a_running_query(con, kind):
+    """interrupt() from another thread: OperationalError, DuckDB's error as cause, the connection goes on."""
+    cur = con.cursor()
+    sql = LONG_QUERIES[kind]
+    params = [MODEL] if "?" in sql else None
+    done = threading.Event()
+
+    def keep_interrupting():  # repeated, in case the first call lands before the query starts
+        while not done.wait(0.2):
+            con.interrupt()
+
+    timer = threading.Thread(target=keep_interrupting)
+    timer.start()
+    started = time.perf_counter()
+    try:
+        with pytest.raises(sqlpredict.OperationalError) as info:
+            cur.execute(sql, params)
+    finally:
+        done.set()
+        timer.join()
+    print(f"{kind} interrupted after {time.perf_counter() - started:.2f} s")
+    assert isinstance(info.value.__cause__, duckdb.InterruptException)
+    assert cur.execute("SELECT 42").fetchone() == (42,)
+
+
+def test_one_connection_shared_by_threads_each_with_a_cursor(scored):
+    """threadsafety 2: four threads, one connection, a cursor each, PREDICT scored concurrently."""
+    con, expected = scored
+    results: dict[int, list] = {}
+    errors: list[BaseException] = []
+
+    def work(n: int) -> None:
+        try:
+            cur = con.cursor()
+            for _ in range(3):
+                results.setdefault(n, []).append(cur.execute(PREDICT_QUERY, [MODEL]).fetchall())
+        except BaseException as exc:  # noqa: BLE001 - reported by the main thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert sorted(results) == [0, 1, 2, 3]
+    for runs in results.values():
+        for rows in runs:
+            assert rows == expected  # exact, value for value, vs onnxruntime run directly
+
+
+# ---------------------------------------------------------------- cursor
+
+
+def test_cursor_attributes(con):
+    cur = con.cursor()
+    assert cur.connection is con
+    assert cur.arraysize == 1  # PEP 249's default
+    assert cur.description is None and cur.rowcount == -1
+    assert cur.lastrowid is None
+    assert cur.messages == []
+
+
+def test_execute_returns_the_cursor_and_fetches(con):
+    cur = con.cursor()
+    assert cur.execute("SELECT i FROM range(10) r(i) ORDER BY i") is cur
+    assert cur.fetchone() == (0,)
+    assert cur.fetchmany() == [(1,)]  # arraysize rows
+    cur.arraysize = 3
+    assert cur.fetchmany() == [(2,), (3,), (4,)]
+    assert cur.fetchmany(2) == [(5,), (6,)]
+    assert cur.fetchall() == [(7,), (8,), (9,)]
+    assert cur.fetchone() is None
+    assert cur.fetchmany() == [] and cur.fetchall() == []
+
+
+def test_fetch_without_a_result_set_raises(con):
+    cur = con.cursor()
+    with pytest.raises(sqlpredict.Error):
+        cur.fetchone()
+    cur.execute("CREATE TABLE x (a INT)")
+    assert cur.description is None
+    for fetch in (cur.fetchone, cur.fetchmany, cur.fetchall):
+        with pytest.raises(sqlpredict.ProgrammingError):
+            fetch()
+
+
+def test_rowcount_for_dml(con):
+    cur = con.cursor()
+    cur.execute("CREATE TABLE d (x INT)")
+    assert cur.rowcount == -1  # DDL: unknown
+    assert cur.execute("INSERT INTO d SELECT i FROM range(5) r(i)").rowcount == 5
+    assert cur.execute("UPDATE d SET x = x + 1 WHERE x >= 3").rowcount == 2
+    assert cur.execute("DELETE FROM d WHERE x < 2").rowcount == 2
+    assert cur.execute("SELECT * FROM d").rowcount == 3  # rows a query produced
+
+
+def test_executemany_of_100000_rows(con, capsys):
+    cur = con.cursor()
+    cur.execute("CREATE TABLE m (id INT PRIMARY KEY, x FLOAT, s VARCHAR(20))")
+    con.commit()
+    rows = [(i, i / 3, f"s{i}") for i in range(100_000)]
+    cur.executemany("INSERT INTO m (id, x, s) VALUES (?, ?, ?)", rows[:10])  # warm up Arrow's imports
+    con.rollback()
+    started = time.perf_counter()
+    assert cur.executemany("INSERT INTO dbo.m (id, x, s) VALUES (?, ?, ?)", rows) is cur
+    elapsed = time.perf_counter() - started
+    with capsys.disabled():
+        print(f"\nexecutemany: 100,000 rows in {elapsed:.3f} s")
+    assert cur.rowcount == 100_000
+    assert cur.description is None
+    assert cur.execute("SELECT id, x, s FROM m ORDER BY id").fetchall() == rows
+    con.rollback()  # the rows were in the connection's transaction
+    assert cur.execute("SELECT count(*) FROM m").fetchone() == (0,)
+
+
+def test_executemany_expressions_nulls_and_row_by_row_fallback(con):
+    cur = con.cursor()
+    cur.execute("CREATE TABLE e (id INT, x FLOAT, s VARCHAR(10))")
+    cur.executemany("INSERT INTO e VALUES (?, ? * 2, UPPER(?))", [(1, 1.5, "a"), (2, None, "b")])
+    assert cur.rowcount == 2
+    cur.executemany("INSERT INTO e VALUES (?, ?, ?)", [(3, True, "c"), (4, 1, "d")])  # mixed types: row by row
+    assert cur.rowcount == 2
+    cur.executemany("UPDATE e SET s = ? WHERE id = ?", [("u", 1), ("v", 2), ("w", 99)])
+    assert cur.rowcount == 2
+    assert cur.execute("SELECT * FROM e ORDER BY id").fetchall() == [
+        (1, 3.0, "u"), (2, None, "v"), (3, 1.0, "c"), (4, 1.0, "d")]
+    with pytest.raises(sqlpredict.ProgrammingError):
+        cur.executemany("INSERT INTO e VALUES (?, ?, ?)", [(5, 1.0, "x"), (6, 2.0)])
+    with pytest.raises(sqlpredict.IntegrityError):
+        cur.execute("CREATE TABLE u (id INT PRIMARY KEY)")
+        cur.executemany("INSERT INTO u VALUES (?)", [(1,), (1,)])
+
+
+def test_executemany_with_predict_runs_row_by_row(scored):
+    con, expected = scored
+    cur = con.cursor()
+    cur.execute("CREATE TABLE s (id INT, score FLOAT)")
+    cur.executemany(
+        "INSERT INTO s SELECT d.id, p.score FROM PREDICT(MODEL = ?, DATA = (SELECT * FROM t WHERE id = ?) AS d) "
+        "WITH (score FLOAT) AS p", [(MODEL, 3), (MODEL, 5)],
+    )
+    assert cur.rowcount == 2
+    assert cur.execute("SELECT id, score FROM s ORDER BY id").fetchall() == [expected[3], expected[5]]
+
+
+def test_nextset_over_a_multi_statement_operation(con):
+    cur = con.cursor().execute("SELECT 1 AS a; SELECT 2 AS b, 3 AS c")
+    assert cur.fetchall() == [(1,)]
+    assert cur.nextset() is True
+    assert [col[0] for col in cur.description] == ["b", "c"]
+    assert cur.fetchall() == [(2, 3)]
+    assert cur.nextset() is None  # PEP 249: None when there are no more sets
+    assert cur.description is None
+
+
+def test_nextset_starts_on_the_first_statement_with_rows(con):
+    cur = con.cursor().execute("CREATE TABLE n (x INT); INSERT INTO n VALUES (7); SELECT x FROM n")
+    assert cur.fetchall() == [(7,)]
+    assert cur.nextset() is None
+
+
+def test_callproc_is_not_supported_without_procedures(con):
+    with pytest.raises(sqlpredict.NotSupportedError, match="procedure"):
+        con.cursor().callproc("dbo.score", [1])
+
+
+def test_callproc_uses_the_connection_hook(con, monkeypatch):
+    """The hook a procedure implementation provides: (result sets, output parameters)."""
+    def call_procedure(name, params):
+        return con.run_batch("SELECT ? * 2 AS doubled", params), list(params)
+
+    monkeypatch.setattr(con, "call_procedure", call_procedure, raising=False)
+    cur = con.cursor()
+    assert cur.callproc("dbo.double", [21]) == [21]  # PEP 249: returns the (modified) parameters
+    assert cur.fetchall() == [(42,)]
+
+
+def test_setinputsizes_and_setoutputsize_are_accepted(con):
+    cur = con.cursor()
+    cur.setinputsizes([None, 10])
+    cur.setoutputsize(100)
+    cur.setoutputsize(100, 0)
+    assert cur.execute("SELECT 1").fetchall() == [(1,)]
+
+
+def test_iteration(con):
+    cur = con.cursor()
+    assert iter(cur) is cur
+    assert [row for row in cur.execute("SELECT i FROM range(3000) r(i) ORDER BY i")] == [(i,) for i in range(3000)]
+
+
+def test_closed_cursor_raises_interface_error(con):
+    cur = con.cursor()
+    cur.execute("SELECT 1")
+    cur.close()
+    for use in (lambda: cur.execute("SELECT 1"), lambda: cur.executemany("SELECT ?", [(1,)]), cur.fetchone,
+                cur.fetchall, cur.fetchmany, cur.nextset, cur.fetch_arrow_table, lambda: cur.callproc("p")):
+        with pytest.raises(sqlpredict.InterfaceError):
+            use()
+
+
+def test_fetch_arrow_table_and_fetchdf(con):
+    cur = con.cursor().execute("SELECT i AS n, i * 1.5 AS x FROM range(4) r(i) ORDER BY i")
+    assert cur.fetchone() == (0, 0.0)
+    table = cur.fetch_arrow_table()  # the rest of the result
+    assert isinstance(table, pa.Table) and table.column_names == ["n", "x"] and table.num_rows == 3
+    df = con.cursor().execute("SELECT 1 AS a, 'x' AS b").fetchdf()
+    assert list(df.columns) == ["a", "b"] and df.iloc[0].tolist() == [1, "x"]
+
+
+def test_fetchdf_without_pandas_says_so(con, monkeypatch):
+    monkeypatch.setitem(sys.modules, "pandas", None)  # import pandas now raises ImportError
+    with pytest.raises(sqlpredict.NotSupportedError, match="pandas"):
+        con.cursor().execute("SELECT 1").fetchdf()
+
+
+@pytest.mark.parametrize("wrap", [bytes, bytearray, memoryview, sqlpredict.Binary])
+def test_model_bytes_in_any_buffer_form(scored, wrap):
+    con, expected = scored
+    assert con.cursor().execute(PREDICT_QUERY, [wrap(MODEL)]).fetchall() == expected
+
+
+def test_blob_parameters_in_any_buffer_form(con):
+    cur = con.cursor()
+    cur.execute("CREATE TABLE models (id INT, data VARBINARY(MAX))")
+    cur.executemany("INSERT INTO models VALUES (?, ?)", [(1, MODEL), (2, bytearray(MODEL)), (3, memoryview(MODEL))])
+    cur.execute("INSERT INTO models VALUES (?, ?)", [4, memoryview(MODEL)])
+    assert cur.execute("SELECT data FROM models ORDER BY id").fetchall() == [(MODEL,)] * 4
