@@ -81,6 +81,8 @@ class Connection:
         self.cache = _shared_cache if session_cache_bytes is None else SessionCache(session_cache_bytes)
         try:
             self._db: duckdb.DuckDBPyConnection | None = duckdb.connect(database, read_only=read_only)
+            # Table names must never resolve to Python variables of the calling code.
+            self._db.execute("SET python_enable_replacements = false")
         except duckdb.Error as exc:
             raise from_duckdb(exc) from exc
         self._autocommit = autocommit
@@ -141,9 +143,10 @@ class Connection:
 
     def interrupt(self) -> None:
         """Stop the statement running on this connection (from another thread)."""
-        self._check_open()
-        assert self._db is not None
-        self._db.interrupt()
+        db = self._db
+        if db is None:
+            raise InterfaceError("the connection is closed")
+        db.interrupt()
 
     def execute(self, operation: str, parameters: t.Sequence[t.Any] | None = None) -> Cursor:
         """Shortcut, as in sqlite3 and duckdb: a new cursor that has run `operation`."""
@@ -173,6 +176,10 @@ class Connection:
             if sql in ("COMMIT", "ROLLBACK"):
                 self._in_transaction = False
                 self._dirty = False
+
+    def begin_if_needed(self) -> None:
+        """Open the implicit transaction PEP 249 implies, unless in autocommit mode."""
+        self._begin_if_needed()
 
     def _begin_if_needed(self) -> None:
         if not self._autocommit and not self._in_transaction:

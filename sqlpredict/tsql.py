@@ -12,11 +12,13 @@ import typing as t
 import uuid
 from dataclasses import dataclass, field
 
+import pyarrow as pa
 from sqlglot import exp
 from sqlglot.errors import ParseError, TokenError
 
 from .dialects import TSQL, to_duckdb
 from .errors import NotSupportedError, ProgrammingError, parse_error_text
+from .procedures import Argument, Procedure, exec_arguments, is_create_procedure, match_arguments, parse_procedure
 from .script import Statement, split_batches, split_statements
 
 if t.TYPE_CHECKING:
@@ -57,7 +59,10 @@ def parse_statement(statement: Statement, offset: int) -> exp.Expression:
     try:
         trees = [tree for tree in TSQL().parse(statement.text) if tree is not None]
     except (ParseError, TokenError) as exc:
-        raise ProgrammingError(f"line {statement.line}: {parse_error_text(exc)}") from exc
+        text = parse_error_text(exc)
+        if text.startswith("PREDICT:"):  # spec 8: PREDICT's own errors start with PREDICT:
+            raise ProgrammingError(f"{text}\n(statement at line {statement.line} of the script)") from exc
+        raise ProgrammingError(f"line {statement.line}: {text}") from exc
     if len(trees) != 1:
         raise ProgrammingError(f"line {statement.line}: could not read one statement in: {statement.text[:80]}")
     tree = trees[0]
@@ -95,17 +100,29 @@ class BatchRunner:
         used = 0
         for batch in split_batches(operation):
             variables = Variables()
-            for statement in split_statements(batch.text, batch.line):
-                tree = parse_statement(statement, used)
-                used += marker_count(tree)
-                result = self.run_statement(tree, statement, list(params), variables)
-                if result is not None:
-                    results.append(result)
+            if is_create_procedure(batch.text):
+                self.create_procedure(batch.text)
+                continue
+            used = self.run_statements(batch.text, batch.line, params, variables, used, results)
         if used != len(params):
             raise ProgrammingError(
                 f"the statement has {used} parameter markers (?) but {len(params)} values were given"
             )
         return results
+
+    def run_statements(self, text: str, line: int, params: t.Sequence[t.Any], variables: Variables,
+                       offset: int, results: list[ResultSet]) -> int:
+        """Run a batch's statements, appending their results; returns the `?` markers read so far."""
+        for statement in split_statements(text, line):
+            tree = parse_statement(statement, offset)
+            offset += marker_count(tree)
+            if isinstance(tree, exp.Execute):
+                results.extend(self.execute(tree, statement, list(params), variables))
+                continue
+            result = self.run_statement(tree, statement, list(params), variables)
+            if result is not None:
+                results.append(result)
+        return offset
 
     def run_statement(self, tree: exp.Expression, statement: Statement, params: list[t.Any],
                       variables: Variables) -> ResultSet | None:
@@ -158,6 +175,61 @@ class BatchRunner:
                 default = exp.func("nextval", exp.Literal.string(name))
                 constraint.set("kind", exp.DefaultColumnConstraint(this=default))
 
+    # ------------------------------------------------------------ procedures
+
+    def create_procedure(self, text: str) -> None:
+        proc = parse_procedure(text)
+        self.connection.begin_if_needed()
+        self.connection.catalog.save("PROCEDURE", proc.name, text.strip(), proc.replace)
+
+    def execute(self, tree: exp.Execute, statement: Statement, params: list[t.Any],
+                variables: Variables) -> list[ResultSet]:
+        name = tree.this.name if isinstance(tree.this, exp.Table) else ""
+        args = exec_arguments(tree)
+        if name.lower() == "sp_describe_model":
+            return [self.describe_model(args, statement, params, variables)]
+        definition = self.connection.catalog.objects("PROCEDURE").get(name.lower())
+        if definition is None:
+            raise ProgrammingError(f"line {statement.line}: Could not find stored procedure '{name}'")
+        return self.run_procedure(parse_procedure(definition), args, statement, params, variables)
+
+    def run_procedure(self, proc: Procedure, args: list[Argument], statement: Statement, params: list[t.Any],
+                      caller: Variables) -> list[ResultSet]:
+        """The body runs as a batch whose variables are the parameters; OUTPUT ones flow back."""
+        own = Variables()
+        matched = match_arguments(proc, args)
+        for param in proc.parameters:
+            variable = own.items[param.name.lower()] = Variable(param.sql_type)
+            arg = matched[param.name.lower()]
+            value = arg.value if arg is not None else param.default
+            if value is not None and not (isinstance(value, exp.Var) and value.name.upper() == "DEFAULT"):
+                variable.value = self.evaluate(value, variable, statement, params, caller)
+        results: list[ResultSet] = []
+        self.run_statements(proc.body, statement.line + proc.body_line - 1, [], own, 0, results)
+        for param in proc.parameters:
+            arg = matched[param.name.lower()]
+            if param.output and arg is not None and arg.output and isinstance(arg.value, exp.Parameter):
+                target = caller.get(arg.value.name, statement.line)
+                value = own.items[param.name.lower()].value
+                target.value = self.evaluate(exp.Placeholder(), target, statement, [value], Variables(),
+                                             index=0)
+        return results
+
+    def describe_model(self, args: list[Argument], statement: Statement, params: list[t.Any],
+                       variables: Variables) -> ResultSet:
+        from .describe import describe_rows
+
+        if len(args) != 1 or (args[0].name and args[0].name.lower() != "model"):
+            raise ProgrammingError(f"line {statement.line}: EXEC sp_describe_model @model = <model bytes>")
+        blob = self.evaluate(args[0].value, Variable("BLOB"), statement, params, variables)
+        if blob is None:
+            raise ProgrammingError(f"line {statement.line}: PREDICT: MODEL is NULL: sp_describe_model got no model")
+        columns, rows = describe_rows(bytes(blob), self.connection.dialect)
+        table = pa.table({c: [r[i] for r in rows] for i, c in enumerate(columns)})
+        from .connection import ResultSet
+
+        return ResultSet(columns, ["VARCHAR"] * len(columns), table, len(rows))
+
     # ------------------------------------------------------------ variables
 
     def declare(self, tree: exp.Declare, statement: Statement, params: list[t.Any],
@@ -189,9 +261,12 @@ class BatchRunner:
         return None
 
     def evaluate(self, expr: exp.Expression, variable: Variable, statement: Statement, params: list[t.Any],
-                 variables: Variables) -> t.Any:
+                 variables: Variables, index: int | None = None) -> t.Any:
         """An expression's value, CAST to the variable's declared type, as SQL Server assigns it."""
-        query = exp.select(exp.cast(expr.copy(), exp.DataType.build(variable.sql_type, dialect="duckdb")))
+        expr = expr.copy()
+        if index is not None:
+            expr.meta["index"] = index
+        query = exp.select(exp.cast(expr, exp.DataType.build(variable.sql_type, dialect="duckdb")))
         bind_variables(query, variables, params, statement.line)
         result = self.connection.run_tree(query, params)
         rows = result.table.to_pylist() if result.table is not None else []
