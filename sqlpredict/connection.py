@@ -204,6 +204,12 @@ class Connection:
                 )
             return results
 
+    def call_procedure(self, name: str, params: t.Sequence[t.Any]) -> tuple[list[ResultSet], list[t.Any]]:
+        """Run a stored procedure for Cursor.callproc: (result sets, parameters with OUTPUT values)."""
+        with self._lock:
+            self._check_open()
+            return BatchRunner(self).call(name, params)
+
     def run_tree(self, tree: exp.Expression, params: t.Sequence[t.Any]) -> ResultSet:
         """Run one parsed statement (the T-SQL batch runner's entry point)."""
         return self._run_statement(tree, params)

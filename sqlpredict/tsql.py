@@ -215,6 +215,22 @@ class BatchRunner:
                                              index=0)
         return results
 
+    def call(self, name: str, values: t.Sequence[t.Any]) -> tuple[list[ResultSet], list[t.Any]]:
+        """DB-API callproc: positional values in, the values with OUTPUT parameters updated out."""
+        definition = self.connection.catalog.objects("PROCEDURE").get(name.split(".")[-1].strip("[]").lower())
+        if definition is None:
+            raise ProgrammingError(f"Could not find stored procedure '{name}'")
+        proc = parse_procedure(definition)
+        if len(values) > len(proc.parameters):
+            raise ProgrammingError(f"Procedure or function {proc.name} has too many arguments specified")
+        caller = Variables()
+        args = []
+        for i, (param, value) in enumerate(zip(proc.parameters, values)):
+            caller.items[f"__arg{i}"] = Variable(param.sql_type, value)
+            args.append(Argument(None, exp.Parameter(this=exp.var(f"__arg{i}")), param.output))
+        results = self.run_procedure(proc, args, Statement(f"EXEC {name}", 1), [], caller)
+        return results, [caller.items[f"__arg{i}"].value for i in range(len(args))]
+
     def describe_model(self, args: list[Argument], statement: Statement, params: list[t.Any],
                        variables: Variables) -> ResultSet:
         from .describe import describe_rows
