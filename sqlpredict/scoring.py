@@ -14,7 +14,7 @@ import numpy as np
 import pyarrow as pa
 
 from .binding import Binding, InputBinding, OutputBinding
-from .errors import DataError, OperationalError
+from .errors import DataError, OperationalError, ProgrammingError
 from .sessions import CompiledModel, run_session
 from .sqltypes import arrow_type, converts_exactly, parse_sql_type
 
@@ -43,6 +43,8 @@ class Scorer:
         self.binding = binding
         self.null_inputs = null_inputs
         self.tensor_outputs = [o for o in binding.outputs]
+        for out in binding.outputs:
+            _check_declared_cast(out)
         self.output_types = [self._result_type(o) for o in binding.outputs]
         self.rows_scored = 0
 
@@ -104,6 +106,25 @@ class Scorer:
         if arr.type != typ:
             arr = _cast(arr, out, typ)
         return arr
+
+
+def _check_declared_cast(out: OutputBinding) -> None:
+    """A WITH type that no value of the output can CAST to is a mistake in the query, not in the data.
+
+    Checked once, before any row is scored, by casting a zero of the output's
+    type: DuckDB reports a missing cast only when it meets a non-NULL value.
+    """
+    if out.declared_type is None or out.dtype is None or out.dtype == np.dtype(object):
+        return
+    zero = "0" if out.width is None else "[" + ", ".join("0" * out.width) + "]"
+    try:
+        _scratch_connection().sql(f"SELECT CAST(CAST({zero} AS {out.natural_type}) AS {out.declared_type})").fetchall()
+    except duckdb.Error as exc:
+        raise ProgrammingError(
+            f"PREDICT: WITH declares {out.name} as {out.declared_type}, but output '{out.output.name}' gives "
+            f"{out.natural_type} values ({out.output.onnx_type}), which do not convert to {out.declared_type} "
+            f"({str(exc).splitlines()[0]}); declare a numeric or character type, e.g. {out.name} {out.natural_type}"
+        ) from exc
 
 
 def _null_rows(col: pa.Array, width: int | None) -> np.ndarray | None:

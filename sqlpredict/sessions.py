@@ -11,7 +11,7 @@ import ctypes
 import os
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 import onnxruntime as ort
@@ -77,7 +77,17 @@ class CompiledModel:
     info: ModelInfo
     session: ort.InferenceSession
     providers: tuple[str, ...]
-    per_row: bool  # True when the relaxed batch model could not be built
+    per_row: bool  # True when the relaxed batch model cannot score batches
+    threads: int | None = None
+    original_session: ort.InferenceSession | None = None
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def open_original(self) -> ort.InferenceSession:
+        """A session on the model's own bytes, for scoring one row at a time."""
+        if not self.info.relaxed:
+            return self.session
+        return ort.InferenceSession(self.info.original_bytes, _session_options(self.threads),
+                                    providers=list(self.providers))
 
 
 def _session_options(threads: int | None) -> ort.SessionOptions:
@@ -93,7 +103,7 @@ def _build(info: ModelInfo, providers: tuple[str, ...], threads: int | None) -> 
     options = _session_options(threads)
     try:
         session = ort.InferenceSession(info.batch_bytes, options, providers=list(providers))
-        return CompiledModel(info, session, providers, per_row=False)
+        return CompiledModel(info, session, providers, per_row=False, threads=threads)
     except Exception as exc:  # noqa: BLE001 - onnxruntime raises its own types
         if not info.relaxed:
             raise ProgrammingError(f"PREDICT: model is corrupt or invalid: {_first_line(exc)}") from exc
@@ -101,7 +111,7 @@ def _build(info: ModelInfo, providers: tuple[str, ...], threads: int | None) -> 
         session = ort.InferenceSession(info.original_bytes, options, providers=list(providers))
     except Exception as exc:  # noqa: BLE001
         raise ProgrammingError(f"PREDICT: model is corrupt or invalid: {_first_line(exc)}") from exc
-    return CompiledModel(info, session, providers, per_row=True)
+    return CompiledModel(info, session, providers, per_row=True, threads=threads, original_session=session)
 
 
 def _first_line(exc: BaseException) -> str:
@@ -148,20 +158,69 @@ class SessionCache:
             self._items.clear()
 
 
+def _quiet_run_options() -> ort.RunOptions:
+    """Failures come back as exceptions; onnxruntime need not also print them to stderr."""
+    options = ort.RunOptions()
+    options.log_severity_level = 4
+    return options
+
+
 def run_session(compiled: CompiledModel, names: list[str], feeds: dict) -> list:
-    """Run the session; failures inside the runtime are OperationalError."""
+    """Run the session; failures inside the runtime are OperationalError.
+
+    A relaxed model (fixed batch of 1 made symbolic) can still assume one row
+    inside the graph, e.g. a Reshape to [1,k]: it then fails, or gives other
+    than one value per row, for a batch. Such a model is scored one row at a
+    time with its original bytes from then on.
+    """
+    if not compiled.per_row:
+        try:
+            values = compiled.session.run(names, feeds, _quiet_run_options())
+        except Exception as exc:  # noqa: BLE001 - onnxruntime raises its own types
+            if not compiled.info.relaxed:
+                raise OperationalError(f"PREDICT: onnxruntime failed while scoring: {_first_line(exc)}") from exc
+            values = None
+        if values is not None and (not compiled.info.relaxed or _one_per_row(values, _row_count(feeds))):
+            return values
+        values = _score_per_row(compiled, names, feeds)
+        compiled.per_row = True
+        return values
+    return _score_per_row(compiled, names, feeds)
+
+
+def _row_count(feeds: dict) -> int:
+    return len(next(iter(feeds.values()))) if feeds else 0
+
+
+def _one_per_row(values: list, rows: int) -> bool:
+    def length(value) -> int:
+        if isinstance(value, list):
+            return len(value)
+        return value.shape[0] if getattr(value, "ndim", 0) else -1
+
+    return all(length(v) == rows for v in values)
+
+
+def _score_per_row(compiled: CompiledModel, names: list[str], feeds: dict) -> list:
     try:
-        if not compiled.per_row:
-            return compiled.session.run(names, feeds)
         return _run_per_row(compiled, names, feeds)
     except Exception as exc:  # noqa: BLE001 - onnxruntime raises its own types
         raise OperationalError(f"PREDICT: onnxruntime failed while scoring: {_first_line(exc)}") from exc
+
+
+def _original_session(compiled: CompiledModel) -> ort.InferenceSession:
+    with compiled.lock:
+        if compiled.original_session is None:
+            compiled.original_session = compiled.open_original()
+        return compiled.original_session
 
 
 def _run_per_row(compiled: CompiledModel, names: list[str], feeds: dict) -> list:
     """Fallback for models whose batch dimension cannot be relaxed."""
     import numpy as np
 
-    rows = len(next(iter(feeds.values())))
-    parts = [compiled.session.run(names, {k: v[i : i + 1] for k, v in feeds.items()}) for i in range(rows)]
+    session = _original_session(compiled)
+    rows = _row_count(feeds)
+    options = _quiet_run_options()
+    parts = [session.run(names, {k: v[i : i + 1] for k, v in feeds.items()}, options) for i in range(rows)]
     return [np.concatenate([p[j] for p in parts]) if rows else np.empty((0,)) for j in range(len(names))]
