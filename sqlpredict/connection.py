@@ -25,7 +25,7 @@ from .errors import Error, InterfaceError, NotSupportedError, ProgrammingError, 
 if t.TYPE_CHECKING:
     from .cursor import Cursor
 from .catalog import Catalog, uses_predict
-from .planner import PlanContext, PreparedStatement, prepare, resolve_tsql_names
+from .planner import PlanContext, PreparedStatement, prepare, adapt_tsql
 from .sessions import DEFAULT_CACHE_BYTES, SessionCache, resolve_providers
 from .tsql import BatchRunner
 
@@ -315,7 +315,7 @@ class Connection:
                 return None
             statement = statement.copy()
             if self.dialect == "tsql":
-                resolve_tsql_names(statement)
+                adapt_tsql(statement)
             self.catalog.save_view(statement)
         else:
             tables = statement.args.get("tables") or []
@@ -335,7 +335,7 @@ class Connection:
             return PreparedStatement(exp.Command(this=statement), statement, list(params), [])
         statement = statement.copy()
         if self.dialect == "tsql":
-            resolve_tsql_names(statement)
+            adapt_tsql(statement)
         self.catalog.expand_views(statement)
         ctx = PlanContext(
             con=self._db, dialect=self.dialect, params=params, cache=self.cache, providers=self.providers,

@@ -91,7 +91,7 @@ def prepare(statement: exp.Expression, ctx: PlanContext) -> PreparedStatement:
     """Plan every PREDICT in a statement, innermost first."""
     statement = statement.copy()
     if ctx.dialect == "tsql":
-        resolve_tsql_names(statement)
+        adapt_tsql(statement)
         check_bulk_files(statement)
     streams: list[PredictStream] = []
     try:
@@ -116,11 +116,14 @@ def _depth(node: exp.Expression) -> int:
     return depth
 
 
-def resolve_tsql_names(statement: exp.Expression) -> None:
-    """T-SQL names on DuckDB: `dbo` is `main`, any database name is this one, `#t` is a temp table.
+def adapt_tsql(statement: exp.Expression) -> None:
+    """What T-SQL means, said so DuckDB runs it.
 
-    `dbo.t`, `[onnx].[dbo].[t]` and `t` are one table; `#t` stays `#t` (sqlglot
-    drops the `#` and marks the identifier temporary) so it cannot meet a `t`.
+    Names: `dbo` is `main`, any database name is this one (three-part names),
+    and `#t` stays `#t` (sqlglot drops the `#` and marks the identifier
+    temporary) so it cannot meet a table `t`. SET targets in UPDATE and MERGE
+    may be qualified in T-SQL (`SET tgt.score = ...`), not in DuckDB. GETDATE()
+    and SYSDATETIME() are local date-times without a time zone.
     """
     for ident in statement.find_all(exp.Identifier):
         if ident.args.get("temporary"):
@@ -133,6 +136,12 @@ def resolve_tsql_names(statement: exp.Expression) -> None:
             node.set("db", None)
         if isinstance(node, exp.Table) and node.args.get("catalog") is not None:
             node.set("catalog", None)
+    for update in list(statement.find_all(exp.Update)):
+        for assignment in update.expressions:
+            if isinstance(assignment, exp.EQ) and isinstance(assignment.this, exp.Column):
+                assignment.this.set("table", None)
+    for now in list(statement.find_all(exp.CurrentTimestamp)):
+        now.replace(exp.Anonymous(this="current_localtimestamp", expressions=[]))
 
 
 def check_bulk_files(statement: exp.Expression) -> None:
