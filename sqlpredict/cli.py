@@ -59,6 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")
     _add_demo(commands, common)
     _add_run(commands, common)
+    _add_describe(commands, common)
     return parser
 
 
@@ -92,7 +93,43 @@ def _add_run(commands: t.Any, common: argparse.ArgumentParser) -> None:
     run.set_defaults(handler=_cmd_run)
 
 
+def _add_describe(commands: t.Any, common: argparse.ArgumentParser) -> None:
+    describe = commands.add_parser(
+        "describe", parents=[common], help="show a model's inputs and outputs with the SQL types they bind to",
+        description="Read MODEL.onnx and print one row per graph input and output: its ONNX type, its "
+                    "shape, the SQL type that binds to it (NULL where none does, with a note saying why), "
+                    "then a ready-to-edit PREDICT query for the model. The same rows come from SQL with "
+                    "EXEC sp_describe_model @model = ... . With --format csv or json only the rows are "
+                    "printed, so the output stays machine-readable; --template prints only the query.",
+    )
+    describe.add_argument("model", metavar="MODEL.onnx", help="the ONNX model file to describe")
+    describe.add_argument("--dialect", choices=("tsql", "duckdb"), default="tsql",
+                          help="the SQL whose type names to show (default: tsql)")
+    describe.add_argument("--format", choices=output.FORMATS, default="table", dest="fmt",
+                          help="how the rows are printed (default: table)")
+    describe.add_argument("--template", action="store_true",
+                          help="print only the PREDICT query (e.g. to start a .sql file)")
+    describe.add_argument("--table", default="dbo.my_table", metavar="NAME",
+                          help="the DATA table the query names (default: dbo.my_table)")
+    describe.set_defaults(handler=_cmd_describe)
+
+
 # ------------------------------------------------------------------ commands
+
+
+def _cmd_describe(args: argparse.Namespace) -> int:
+    from .describe import describe_rows, predict_template
+
+    with open(args.model, "rb") as f:  # the user named this file: reading it is the command's job
+        blob = f.read()
+    if args.template:
+        sys.stdout.write(predict_template(blob, args.dialect, args.table))
+        return EXIT_OK
+    columns, rows = describe_rows(blob, args.dialect)
+    output.write(output.ResultSet(columns, ["VARCHAR"] * len(columns), rows), args.fmt, sys.stdout)
+    if args.fmt == "table":
+        sys.stdout.write("\n" + predict_template(blob, args.dialect, args.table))
+    return EXIT_OK
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
