@@ -93,6 +93,12 @@ def match_name(wanted: str, names: list[str], what: str) -> str | None:
 def _per_row_width(info: TensorInfo, kind: str) -> tuple[int, int | None]:
     """(rank, width) of a tensor that carries one value (or one array) per row."""
     shape = info.shape or ()
+    if shape and isinstance(shape[0], int) and shape[0] > 1:
+        raise ProgrammingError(
+            f"PREDICT: {kind} '{info.name}' has a fixed first dimension of {shape[0]} (shape {info.shape_text}); "
+            "sqlpredict scores any number of rows and needs the first dimension to be N, -1, None or 1: "
+            "export the model with a dynamic batch dimension"
+        )
     if len(shape) == 1:
         return 1, None
     if len(shape) == 2:

@@ -165,9 +165,19 @@ class TSQLTypesMixin:
 
     def _parse_types(self, *args: t.Any, **kwargs: t.Any) -> exp.Expression | None:
         node = super()._parse_types(*args, **kwargs)  # type: ignore[misc]
-        if isinstance(node, exp.DataType):
-            return tsql_type_meaning(node)
-        return node
+        if not isinstance(node, exp.DataType):
+            return node
+        node = tsql_type_meaning(node)
+        return self._parse_fixed_array(node)
+
+    def _parse_fixed_array(self, node: exp.DataType) -> exp.DataType:
+        """`REAL[3]` (beyond T-SQL): the tokenizer reads `[3]` as a bracketed name."""
+        curr = self._curr  # type: ignore[attr-defined]
+        if curr is None or curr.token_type != TokenType.IDENTIFIER or not curr.text.isdigit():
+            return node
+        self._advance()  # type: ignore[attr-defined]
+        return exp.DataType(this=exp.DataType.Type.ARRAY, expressions=[node],
+                            values=[exp.Literal.number(int(curr.text))], nested=True)
 
 
 def _params(dtype: exp.DataType) -> list[str]:

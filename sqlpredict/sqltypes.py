@@ -148,9 +148,10 @@ def sql_name(duckdb_type: str, dialect: str) -> str:
 def cast_target(elem: np.dtype, size: int | None, dialect: str) -> str:
     """The type to write in CAST(... AS <type>) so a column binds to an input."""
     duck = NUMPY_DUCKDB[elem]
-    if dialect == "tsql" and size is None:
-        return TSQL_CAST_TARGET.get(duck, duck)
-    return f"{duck}[{size}]" if size is not None else duck
+    base = TSQL_CAST_TARGET.get(duck, duck) if dialect == "tsql" else duck
+    if size is None:
+        return base
+    return f"{base.removesuffix('(MAX)')}[{size}]"
 
 
 def arrow_type(elem: np.dtype, size: int | None = None) -> pa.DataType:

@@ -418,20 +418,17 @@ def test_nextset_starts_on_the_first_statement_with_rows(con):
     assert cur.nextset() is None
 
 
-def test_callproc_is_not_supported_without_procedures(con):
-    with pytest.raises(sqlpredict.NotSupportedError, match="procedure"):
+def test_callproc_of_a_missing_procedure_is_a_programming_error(con):
+    with pytest.raises(sqlpredict.ProgrammingError, match="Could not find stored procedure 'dbo.score'"):
         con.cursor().callproc("dbo.score", [1])
 
 
-def test_callproc_uses_the_connection_hook(con, monkeypatch):
-    """The hook a procedure implementation provides: (result sets, output parameters)."""
-    def call_procedure(name, params):
-        return con.run_batch("SELECT ? * 2 AS doubled", params), list(params)
-
-    monkeypatch.setattr(con, "call_procedure", call_procedure, raising=False)
+def test_callproc_returns_the_parameters_with_output_values(con):
+    """PEP 249: callproc returns a copy of the parameters, OUTPUT ones replaced; result sets are fetchable."""
     cur = con.cursor()
-    assert cur.callproc("dbo.double", [21]) == [21]  # PEP 249: returns the (modified) parameters
-    assert cur.fetchall() == [(42,)]
+    cur.execute("CREATE PROCEDURE dbo.double_it @x INT, @y INT OUTPUT AS BEGIN SET @y = @x * 2 SELECT @x AS x END")
+    assert cur.callproc("dbo.double_it", [21, None]) == [21, 42]
+    assert cur.fetchall() == [(21,)]
 
 
 def test_setinputsizes_and_setoutputsize_are_accepted(con):

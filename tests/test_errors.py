@@ -117,7 +117,7 @@ def test_nk_input_with_a_scalar_column(con):
                     "SELECT p.y FROM PREDICT(MODEL = ?, DATA = t AS d) WITH (y REAL) AS p", [vec])
     assert "input 'x'" in message
     assert "[N,3]" in message  # its shape
-    assert "array" in message and "FLOAT[3]" in message  # how to supply it
+    assert "array" in message and "CAST(x AS REAL[3])" in message  # how to supply it, in T-SQL types
 
 
 def test_nk_input_binds_to_an_array_column():
