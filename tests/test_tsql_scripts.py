@@ -1,0 +1,877 @@
+"""T-SQL scoring scripts run unchanged (issue 3): one test per construct.
+
+Every test runs a script written the way SQL Server users write it (mixed case,
+brackets, leading commas, no semicolons where T-SQL needs none) and ends in a
+PREDICT whose numbers are checked against onnxruntime run directly on the same
+values. Constructs sqlpredict does not run yet are strict xfails whose reason
+says what is missing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import sqlpredict
+from onnx_models import linear, run_direct
+
+MODEL = linear(("f0", "f1"), weights=(2.0, -3.0), bias=0.5)
+F0 = [1.5, -1.0, 0.125, 40.25]
+F1 = [2.0, 0.25, -7.5, 3.0]
+IDS = [1, 2, 3, 4]
+
+SETUP = """
+CREATE TABLE [dbo].[Features] (
+      [Id] INT NOT NULL
+    , [f0] REAL
+    , [f1] REAL
+)
+INSERT INTO [dbo].[Features] ([Id], [f0], [f1])
+VALUES (1, 1.5, 2.0)
+     , (2, -1.0, 0.25)
+     , (3, 0.125, -7.5)
+     , (4, 40.25, 3.0)
+"""
+
+MODELS_TABLE = """
+CREATE TABLE models ([id] [int] IDENTITY(1,1) NOT NULL, [data] [varbinary](max) NULL, [description] varchar(1000))
+"""
+
+SCORE = """
+SELECT d.[Id], p.[score]
+FROM PREDICT(MODEL = @model, DATA = [dbo].[Features] AS d, RUNTIME = ONNX)
+WITH ([score] FLOAT) AS p
+ORDER BY d.[Id]
+"""
+
+
+# ------------------------------------------------------------------ helpers
+
+
+def direct(f0, f1, model: bytes = MODEL) -> np.ndarray:
+    """The model run directly by onnxruntime on the same float32 values."""
+    feeds = {"f0": np.array(f0, np.float32).reshape(-1, 1), "f1": np.array(f1, np.float32).reshape(-1, 1)}
+    return run_direct(model, feeds)[0].reshape(-1)
+
+
+def assert_scores(got, f0, f1, model: bytes = MODEL) -> None:
+    """PREDICT's scores equal the direct run: bitwise as float32 (same provider, same values)."""
+    expected = direct(f0, f1, model)
+    values = np.array([float(v) for v in got], np.float64)
+    np.testing.assert_array_equal(values.astype(np.float32), expected)
+
+
+def result_sets(cur) -> list[list[tuple]]:
+    """Every result set of the last execute, in order."""
+    sets = []
+    while cur.description is not None:
+        sets.append(cur.fetchall())
+        if not cur.nextset():
+            break
+    return sets
+
+
+def run(con, script: str, params=None) -> list[list[tuple]]:
+    cur = con.cursor()
+    cur.execute(script, params)
+    return result_sets(cur)
+
+
+@pytest.fixture()
+def con():
+    connection = sqlpredict.connect()
+    yield connection
+    connection.close()
+
+
+@pytest.fixture()
+def loaded(con):
+    """A connection with the features table and the models table holding MODEL as id 1."""
+    run(con, MODELS_TABLE + "INSERT INTO models (description, data) VALUES ('linear', ?)\n" + SETUP, [MODEL])
+    return con
+
+
+def scored(rows: list[tuple]) -> tuple[list[int], list[float]]:
+    return [r[0] for r in rows], [r[1] for r in rows]
+
+
+# ------------------------------------------------------------------ batches
+
+
+def test_statements_separated_by_semicolons(con):
+    sets = run(con, SETUP.replace("\n)\n", "\n);\n") + ";"
+               "DECLARE @model VARBINARY(MAX) = ?; SELECT COUNT(*) FROM [dbo].[Features];" + SCORE + ";", [MODEL])
+    assert sets[0] == [(4,)]
+    ids, scores = scored(sets[1])
+    assert ids == IDS
+    assert_scores(scores, F0, F1)
+
+
+def test_statements_on_their_own_lines_without_semicolons(con):
+    sets = run(con, SETUP + """
+CREATE TABLE [dbo].[Extra] ([Id] INT, [f0] REAL, [f1] REAL)
+INSERT INTO [dbo].[Extra] SELECT [Id] + 10, [f0], [f1] FROM [dbo].[Features] WHERE [Id] <= 2
+UPDATE [dbo].[Extra] SET [f1] = [f1] * 2 WHERE [Id] = 11
+DELETE FROM [dbo].[Extra] WHERE [Id] = 12
+SELECT [Id], [f1] FROM [dbo].[Extra]
+DECLARE @model VARBINARY(MAX) = ?
+SELECT d.[Id], p.[score]
+FROM PREDICT(MODEL = @model, DATA = [dbo].[Extra] AS d, RUNTIME = ONNX) WITH ([score] FLOAT) AS p
+""", [MODEL])
+    assert sets[0] == [(11, 4.0)]
+    assert sets[1][0][0] == 11
+    assert_scores([sets[1][0][1]], [1.5], [4.0])
+
+
+def test_cte_with_leading_semicolon_after_declare(con):
+    sets = run(con, SETUP + """
+DECLARE @model VARBINARY(MAX) = ?
+
+;WITH predict_input AS (
+    SELECT [Id]
+         , CAST([f0] AS REAL) AS [f0]
+         , CAST([f1] AS REAL) AS [f1]
+    FROM [dbo].[Features]
+)
+SELECT d.[Id], p.[score]
+FROM PREDICT(MODEL = @model, DATA = predict_input AS d, RUNTIME = ONNX)
+WITH ([score] FLOAT) AS p
+ORDER BY d.[Id]
+""", [MODEL])
+    ids, scores = scored(sets[0])
+    assert ids == IDS
+    assert_scores(scores, F0, F1)
+
+
+def test_go_splits_batches_and_a_variable_lives_for_its_batch(con):
+    script = SETUP + "\nGO\nDECLARE @model VARBINARY(MAX) = ?\n" + SCORE + "\ngo\n\nGO -- comment\nSELECT 1 AS [after]\nGO\n"
+    sets = run(con, script, [MODEL])
+    assert_scores(scored(sets[0])[1], F0, F1)
+    assert sets[1] == [(1,)]
+    with pytest.raises(sqlpredict.ProgrammingError, match=r"@model"):
+        run(con, "DECLARE @model VARBINARY(MAX) = ?\nGO\n" + SCORE, [MODEL])
+    assert_scores(scored(run(con, "DECLARE @model VARBINARY(MAX) = ?\n" + SCORE, [MODEL])[0])[1], F0, F1)
+
+
+def test_comments_line_and_block(con):
+    sets = run(con, """/* Scoring script
+   GO ; SELECT 'not a statement'
+*/
+-- SELECT 'not a statement either';
+""" + SETUP + """
+DECLARE @model VARBINARY(MAX) = ? -- the model bytes
+/* block */ SELECT d.[Id] /* inline */, p.[score]
+FROM PREDICT(MODEL = @model, DATA = [dbo].[Features] AS d) -- no RUNTIME: older scripts leave it out
+WITH ([score] FLOAT) AS p ORDER BY d.[Id] -- done
+""", [MODEL])
+    assert len(sets) == 1
+    assert_scores(scored(sets[0])[1], F0, F1)
+
+
+def test_set_nocount_on_and_other_session_options(con):
+    sets = run(con, """SET NOCOUNT ON
+SET ANSI_NULLS ON
+SET QUOTED_IDENTIFIER ON
+GO
+SET XACT_ABORT ON;
+""" + SETUP + "\nDECLARE @model VARBINARY(MAX) = ?\n" + SCORE, [MODEL])
+    assert_scores(scored(sets[0])[1], F0, F1)
+
+
+def test_use_and_three_part_names_warn_once(con):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        sets = run(con, "USE [onnx]\nGO\n" + SETUP + """
+GO
+USE onnx
+DECLARE @model VARBINARY(MAX) = ?
+SELECT d.[Id], p.[score]
+FROM PREDICT(MODEL = @model, DATA = [onnx].[dbo].[Features] AS d, RUNTIME = ONNX) WITH ([score] FLOAT) AS p
+ORDER BY d.[Id]
+""", [MODEL])
+        run(con, "SELECT COUNT(*) FROM [AnyName].[dbo].[Features]")
+    messages = [str(w.message) for w in caught if issubclass(w.category, UserWarning)]
+    assert len(messages) == 1, messages
+    assert_scores(scored(sets[0])[1], F0, F1)
+
+
+@pytest.mark.xfail(strict=True, reason="the USE warning names no database: 'USE : sqlpredict serves one database' "
+                   "(tsql.py passes exp.Use.name, which is empty; the name is in tree.this)")
+def test_use_warning_names_the_database(con):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        run(con, "USE [onnx]\nGO\n" + SETUP)
+    assert any("onnx" in str(w.message) for w in caught)
+    assert_scores(scored(run(con, "DECLARE @model VARBINARY(MAX) = ?\n" + SCORE, [MODEL])[0])[1], F0, F1)
+
+
+@pytest.mark.xfail(strict=True, reason="a three-part name without USE ([onnx].[dbo].[t]) is resolved silently: "
+                   "issue 3 asks for the one-database warning the first time")
+def test_three_part_name_without_use_warns(con):
+    run(con, SETUP)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        sets = run(con, "DECLARE @model VARBINARY(MAX) = ?\n" + SCORE.replace("[dbo].[Features]", "[onnx].[dbo].[Features]"),
+                   [MODEL])
+    assert_scores(scored(sets[0])[1], F0, F1)
+    assert any(issubclass(w.category, UserWarning) for w in caught)
+
+
+# ------------------------------------------------------------------ variables
+
+
+def test_declare_several_variables_in_one_statement(loaded):
+    sets = run(loaded, """
+DECLARE @model VARBINARY(MAX) = (SELECT [data] FROM models WHERE [id] = 1)
+      , @minId INT = 2
+      , @label NVARCHAR(20) = N'scored'
+      , @unset FLOAT
+SELECT @minId AS [minId], @label AS [label], @unset AS [unset]
+SELECT d.[Id], p.[score], @label AS [label]
+FROM PREDICT(MODEL = @model, DATA = [dbo].[Features] AS d, RUNTIME = ONNX) WITH ([score] FLOAT) AS p
+WHERE d.[Id] >= @minId
+ORDER BY d.[Id]
+""")
+    assert sets[0] == [(2, "scored", None)]
+    assert [r[0] for r in sets[1]] == [2, 3, 4]
+    assert {r[2] for r in sets[1]} == {"scored"}
+    assert_scores([r[1] for r in sets[1]], F0[1:], F1[1:])
+
+
+def test_set_variable(loaded):
+    sets = run(loaded, """
+DECLARE @model VARBINARY(MAX)
+DECLARE @id INT
+SET @model = (SELECT [data] FROM models WHERE [description] = 'linear')
+SET @id = 1 + 2
+SELECT d.[Id], p.[score]
+FROM PREDICT(MODEL = @model, DATA = [dbo].[Features] AS d, RUNTIME = ONNX) WITH ([score] FLOAT) AS p
+WHERE d.[Id] = @id
+""")
+    assert sets[0][0][0] == 3
+    assert_scores([sets[0][0][1]], [F0[2]], [F1[2]])
+
+
+def test_select_assign_last_row_wins_and_no_row_leaves_the_value(loaded):
+    sets = run(loaded, """
+DECLARE @model VARBINARY(MAX)
+DECLARE @id INT = -1
+SELECT @model = [data] FROM models
+SELECT @id = [Id] FROM [dbo].[Features] ORDER BY [Id]
+SELECT @id AS [last]
+SELECT @id = [Id] FROM [dbo].[Features] WHERE [Id] > 100
+SELECT @id AS [unchanged]
+SELECT d.[Id], p.[score]
+FROM PREDICT(MODEL = @model, DATA = [dbo].[Features] AS d) WITH ([score] FLOAT) AS p
+WHERE d.[Id] = @id
+""")
+    assert sets[0] == [(4,)]
+    assert sets[1] == [(4,)]
+    assert_scores([sets[2][0][1]], [F0[3]], [F1[3]])
+
+
+def test_model_equals_variable_and_dbapi_parameter(loaded):
+    sets = run(loaded, """
+DECLARE @model VARBINARY(MAX) = (SELECT [data] FROM [dbo].[models] WHERE [id] = 1)
+SELECT p.[score] FROM PREDICT(MODEL = @model, DATA = [dbo].[Features] AS d) WITH ([score] FLOAT) AS p ORDER BY d.[Id]
+SELECT p.[score] FROM PREDICT(MODEL = ?, DATA = [dbo].[Features] AS d) WITH ([score] FLOAT) AS p ORDER BY d.[Id]
+SELECT p.[score] FROM PREDICT(MODEL = (SELECT [data] FROM models WHERE [id] = 1), DATA = [dbo].[Features] AS d)
+WITH ([score] FLOAT) AS p ORDER BY d.[Id]
+""", [MODEL])
+    assert len(sets) == 3
+    for rows in sets:
+        assert_scores([r[0] for r in rows], F0, F1)
+
+
+# ------------------------------------------------------------------ the models table
+
+
+def test_models_table_identity_numbers_rows_1_2_3(con):
+    other = linear(("f0", "f1"), weights=(-1.0, 0.5), bias=2.0)
+    sets = run(con, MODELS_TABLE + """
+INSERT INTO models (description, data) VALUES ('first', ?)
+INSERT INTO models (description, data) VALUES ('second', ?)
+INSERT INTO models ([data], [description]) VALUES (?, 'third')
+SELECT [id], [description] FROM models ORDER BY [id]
+""", [MODEL, other, MODEL])
+    assert sets[0] == [(1, "first"), (2, "second"), (3, "third")]
+    run(con, SETUP)
+    rows = run(con, """
+DECLARE @model VARBINARY(MAX) = (SELECT [data] FROM models WHERE [id] = 2)
+""" + SCORE)[0]
+    assert_scores(scored(rows)[1], F0, F1, other)
+
+
+def test_openrowset_bulk_single_blob_registers_a_model(con, tmp_path, monkeypatch):
+    (tmp_path / "models").mkdir()
+    (tmp_path / "models" / "linear.onnx").write_bytes(MODEL)
+    monkeypatch.chdir(tmp_path)
+    sets = run(con, MODELS_TABLE + """
+INSERT INTO models (description, data)
+SELECT 'linear model', BulkColumn
+FROM OPENROWSET(BULK 'models/linear.onnx', SINGLE_BLOB) AS f
+GO
+""" + SETUP + """
+DECLARE @model VARBINARY(MAX) = (SELECT [data] FROM models WHERE [description] = 'linear model')
+SELECT [id], [description] FROM models
+""" + SCORE)
+    assert sets[0] == [(1, "linear model")]
+    assert_scores(scored(sets[1])[1], F0, F1)
+
+
+def test_openrowset_missing_file_is_a_clear_error(loaded, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(sqlpredict.ProgrammingError) as info:
+        run(loaded, """
+INSERT INTO models (description, data)
+SELECT 'missing', BulkColumn FROM OPENROWSET(BULK 'no/such/model.onnx', SINGLE_BLOB) AS f
+""")
+    message = str(info.value)
+    assert "no/such/model.onnx" in message and "no such file" in message
+    assert run(loaded, "SELECT COUNT(*) FROM models")[0] == [(1,)]
+    assert_scores(scored(run(loaded, "DECLARE @model VARBINARY(MAX) = (SELECT data FROM models WHERE id = 1)\n"
+                                     + SCORE)[0])[1], F0, F1)
+
+
+def test_exec_sp_describe_model(loaded):
+    sets = run(loaded, """
+DECLARE @model VARBINARY(MAX) = (SELECT [data] FROM models WHERE [id] = 1)
+EXEC sp_describe_model @model = @model
+EXECUTE sp_describe_model @model
+""" + SCORE)
+    for rows in sets[:2]:
+        assert [(r[0], r[1], r[2], r[4]) for r in rows] == [
+            ("input", "f0", "tensor(float)", "real"),
+            ("input", "f1", "tensor(float)", "real"),
+            ("output", "score", "tensor(float)", "real"),
+        ]
+    assert_scores(scored(sets[2])[1], F0, F1)
+
+
+# ------------------------------------------------------------------ temp tables
+
+
+def test_temp_table_with_bracketed_qualifier(loaded):
+    sets = run(loaded, """
+CREATE TABLE #TempNewResults ([Id] INT, [timestamp] DATETIME, [f0] REAL, [f1] REAL)
+INSERT INTO #TempNewResults
+SELECT [Id], DATEADD(hour, [Id], CAST('2024-01-01' AS DATETIME)), [f0], [f1] FROM [dbo].[Features]
+DECLARE @model VARBINARY(MAX) = (SELECT [data] FROM models WHERE [id] = 1)
+SELECT [#TempNewResults].[Id], [#TempNewResults].[timestamp], p.[score]
+FROM PREDICT(MODEL = @model, DATA = [#TempNewResults], RUNTIME = ONNX) WITH ([score] FLOAT) AS p
+ORDER BY [#TempNewResults].[Id]
+""")
+    rows = sets[0]
+    assert [r[0] for r in rows] == IDS
+    assert rows[0][1] == dt.datetime(2024, 1, 1, 1)
+    assert_scores([r[2] for r in rows], F0, F1)
+
+
+def test_select_into_temp_table_lives_for_the_connection(loaded):
+    run(loaded, "SELECT [Id], [f0], [f1] INTO #scoring FROM [dbo].[Features] WHERE [Id] IN (2, 4)")
+    sets = run(loaded, """
+DECLARE @model VARBINARY(MAX) = (SELECT [data] FROM models WHERE [id] = 1)
+SELECT d.[Id], p.[score] FROM PREDICT(MODEL = @model, DATA = #scoring AS d) WITH ([score] FLOAT) AS p ORDER BY d.[Id]
+""")
+    assert [r[0] for r in sets[0]] == [2, 4]
+    assert_scores([r[1] for r in sets[0]], [F0[1], F0[3]], [F1[1], F1[3]])
+
+
+# ------------------------------------------------------------------ views
+
+
+def test_view_over_predict_stored_in_the_file_and_dropped(tmp_path):
+    path = str(tmp_path / "scores.duckdb")
+    con = sqlpredict.connect(path)
+    run(con, MODELS_TABLE + "INSERT INTO models (description, data) VALUES ('linear', ?)\n" + SETUP, [MODEL])
+    sets = run(con, """
+GO
+CREATE VIEW [dbo].[Feature Scores]
+AS
+SELECT d.[Id]
+     , p.[score]
+FROM PREDICT(MODEL = (SELECT [data] FROM [dbo].[models] WHERE [id] = 1)
+           , DATA = [dbo].[Features] AS d
+           , RUNTIME = ONNX)
+WITH ([score] FLOAT) AS p
+GO
+SELECT [Id], [score] FROM [dbo].[Feature Scores] ORDER BY [Id]
+""")
+    assert_scores(scored(sets[0])[1], F0, F1)
+    con.commit()
+    con.close()
+
+    con = sqlpredict.connect(path)
+    rows = run(con, "SELECT v.[Id], v.[score] FROM [Feature Scores] AS v WHERE v.[Id] > 1 ORDER BY v.[Id]")[0]
+    assert [r[0] for r in rows] == [2, 3, 4]
+    assert_scores([r[1] for r in rows], F0[1:], F1[1:])
+    run(con, "DROP VIEW [dbo].[Feature Scores]")
+    with pytest.raises(sqlpredict.ProgrammingError):
+        run(con, "SELECT * FROM [Feature Scores]")
+    con.commit()
+    con.close()
+
+    con = sqlpredict.connect(path)
+    with pytest.raises(sqlpredict.ProgrammingError):
+        run(con, "SELECT * FROM [dbo].[Feature Scores]")
+    rows = run(con, "DECLARE @model VARBINARY(MAX) = (SELECT data FROM models WHERE id = 1)\n" + SCORE)[0]
+    assert_scores(scored(rows)[1], F0, F1)
+    con.close()
+
+
+# ------------------------------------------------------------------ INSERT, MERGE, SELECT @v = from PREDICT
+
+
+def test_insert_select_data_star_and_output_by_position(loaded):
+    sets = run(loaded, """
+CREATE TABLE [dbo].[Scored] ([Id] INT, [f0] REAL, [f1] REAL, [Score] FLOAT, [ScoredAt] DATETIME2(7))
+DECLARE @model VARBINARY(MAX) = (SELECT [data] FROM models WHERE [id] = 1)
+INSERT INTO [dbo].[Scored]
+SELECT d.*, p.[score], SYSDATETIME()
+FROM PREDICT(MODEL = @model, DATA = [dbo].[Features] AS d, RUNTIME = ONNX) WITH ([score] FLOAT) AS p
+SELECT [Id], [f0], [f1], [Score] FROM [dbo].[Scored] ORDER BY [Id]
+""")
+    rows = sets[0]
+    assert [r[0] for r in rows] == IDS
+    assert [r[1] for r in rows] == F0 and [r[2] for r in rows] == F1
+    assert_scores([r[3] for r in rows], F0, F1)
+
+
+def test_insert_with_column_list_select_from_predict(loaded):
+    sets = run(loaded, """
+CREATE TABLE [dbo].[Predictions] ([PredictionId] INT IDENTITY(1,1), [FeatureId] INT, [Predicted] FLOAT)
+DECLARE @model VARBINARY(MAX) = (SELECT [data] FROM models WHERE [id] = 1)
+INSERT INTO [dbo].[Predictions] ([FeatureId], [Predicted])
+SELECT d.[Id], p.[score]
+FROM PREDICT(MODEL = @model, DATA = [dbo].[Features] AS d) WITH ([score] FLOAT) AS p
+WHERE d.[Id] <> 3
+SELECT [PredictionId], [FeatureId], [Predicted] FROM [dbo].[Predictions] ORDER BY [FeatureId]
+""")
+    rows = sets[0]
+    assert sorted(r[0] for r in rows) == [1, 2, 3]
+    assert [r[1] for r in rows] == [1, 2, 4]
+    assert_scores([r[2] for r in rows], [F0[0], F0[1], F0[3]], [F1[0], F1[1], F1[3]])
+
+
+def test_merge_using_select_from_predict(loaded):
+    sets = run(loaded, """
+CREATE TABLE [dbo].[Latest] ([Id] INT, [Score] FLOAT, [Updated] BIT)
+INSERT INTO [dbo].[Latest] VALUES (1, 0, 0), (3, 0, 0), (99, 5, 0)
+DECLARE @model VARBINARY(MAX) = (SELECT [data] FROM models WHERE [id] = 1)
+MERGE [dbo].[Latest] AS tgt
+USING (
+    SELECT d.[Id], p.[score]
+    FROM PREDICT(MODEL = @model, DATA = [dbo].[Features] AS d, RUNTIME = ONNX) WITH ([score] FLOAT) AS p
+) AS src
+ON tgt.[Id] = src.[Id]
+WHEN MATCHED THEN
+    UPDATE SET tgt.[Score] = src.[score], tgt.[Updated] = 1
+WHEN NOT MATCHED BY TARGET THEN
+    INSERT ([Id], [Score], [Updated]) VALUES (src.[Id], src.[score], 0);
+SELECT [Id], [Score], [Updated] FROM [dbo].[Latest] ORDER BY [Id]
+""")
+    rows = sets[0]
+    assert [r[0] for r in rows] == [1, 2, 3, 4, 99]
+    assert [r[2] for r in rows] == [True, False, True, False, False]
+    assert rows[-1][1] == 5
+    assert_scores([r[1] for r in rows[:4]], F0, F1)
+
+
+def test_select_assign_from_predict(loaded):
+    sets = run(loaded, """
+DECLARE @model VARBINARY(MAX) = (SELECT [data] FROM models WHERE [id] = 1)
+DECLARE @score FLOAT, @id INT
+SELECT @id = d.[Id], @score = p.[score]
+FROM PREDICT(MODEL = @model, DATA = [dbo].[Features] AS d, RUNTIME = ONNX) WITH ([score] FLOAT) AS p
+ORDER BY d.[Id]
+SELECT @id AS [id], @score AS [score]
+""")
+    assert sets[0][0][0] == 4
+    assert_scores([sets[0][0][1]], [F0[3]], [F1[3]])
+
+
+# ------------------------------------------------------------------ stored procedures
+
+PROCEDURE = """
+CREATE PROCEDURE [dbo].[usp_ScoreFeature]
+      @FeatureId INT
+    , @Scale FLOAT = 1.0
+    , @ModelName VARCHAR(100) = 'linear'
+    , @Result FLOAT OUTPUT
+AS
+BEGIN
+    SET NOCOUNT ON
+
+    DECLARE @model VARBINARY(MAX) = (SELECT [data] FROM [dbo].[models] WHERE [description] = @ModelName)
+
+    SELECT @Result = p.[score] * @Scale
+    FROM PREDICT(MODEL = @model, DATA = [dbo].[Features] AS d, RUNTIME = ONNX)
+    WITH ([score] FLOAT) AS p
+    WHERE d.[Id] = @FeatureId
+
+    SELECT d.[Id], p.[score]
+    FROM PREDICT(MODEL = @model, DATA = [dbo].[Features] AS d, RUNTIME = ONNX)
+    WITH ([score] FLOAT) AS p
+    WHERE d.[Id] = @FeatureId
+END
+"""
+
+
+def test_procedure_defaults_named_and_positional_exec_and_output(loaded):
+    sets = run(loaded, "GO\n" + PROCEDURE + """
+GO
+DECLARE @r FLOAT
+EXEC [dbo].[usp_ScoreFeature] @FeatureId = 2, @Result = @r OUTPUT
+SELECT @r AS [r]
+GO
+DECLARE @r FLOAT
+EXEC usp_ScoreFeature 3, 2.0, 'linear', @r OUTPUT
+SELECT @r AS [r]
+GO
+DECLARE @r FLOAT = 123
+EXECUTE dbo.usp_ScoreFeature @FeatureId = 4, @Scale = 10, @Result = @r
+SELECT @r AS [not written back without OUTPUT]
+""")
+    expected = direct(F0, F1)
+    assert sets[0] == [(2, pytest.approx(float(expected[1])))]
+    assert_scores([sets[1][0][0]], [F0[1]], [F1[1]])
+    assert_scores([sets[2][0][1]], [F0[2]], [F1[2]])
+    assert sets[3][0][0] == float(expected[2]) * 2.0
+    assert sets[5] == [(123,)]
+
+
+def test_procedure_is_stored_in_the_file_and_callproc_runs_it(tmp_path):
+    path = str(tmp_path / "procs.duckdb")
+    con = sqlpredict.connect(path)
+    run(con, MODELS_TABLE + "INSERT INTO models (description, data) VALUES ('linear', ?)\n" + SETUP, [MODEL])
+    run(con, PROCEDURE)
+    con.commit()
+    con.close()
+
+    con = sqlpredict.connect(path)
+    sets = run(con, "DECLARE @r FLOAT\nEXEC [dbo].[usp_ScoreFeature] @FeatureId = 1, @Result = @r OUTPUT\nSELECT @r")
+    assert_scores([sets[1][0][0]], [F0[0]], [F1[0]])
+    cur = con.cursor()
+    out = cur.callproc("usp_ScoreFeature", [4, 1.0, "linear", None])
+    assert out[:3] == [4, 1.0, "linear"]
+    assert cur.fetchall()[0][0] == 4
+    assert_scores([out[3]], [F0[3]], [F1[3]])
+    out = cur.callproc("[dbo].[usp_ScoreFeature]", [3, 1.0, "linear", None])
+    assert_scores([out[3]], [F0[2]], [F1[2]])
+    con.close()
+
+
+# ------------------------------------------------------------------ outside what sqlpredict runs
+
+UNSUPPORTED = {
+    "IF": ("IF", "IF @n > 0\n    SELECT 1\n"),
+    "IF BEGIN": ("IF", "IF EXISTS (SELECT 1 FROM models)\nBEGIN\n    SELECT 1\nEND\n"),
+    "WHILE": ("WHILE", "WHILE @n < 3\n    SET @n = @n + 1\n"),
+    "TRY/CATCH": ("TRY", "BEGIN TRY\n    SELECT 1 / 0\nEND TRY\nBEGIN CATCH\n    SELECT 0\nEND CATCH\n"),
+    "cursor": ("CURSOR", "DECLARE c CURSOR FOR SELECT [id] FROM models\nOPEN c\n"),
+    "EXEC('...')": ("dynamic SQL", "EXEC('SELECT 1')\n"),
+    "EXEC (@sql)": ("dynamic SQL", "DECLARE @sql NVARCHAR(100) = N'SELECT 1'\nEXEC (@sql)\n"),
+    "sp_executesql": ("sp_executesql", "EXEC sp_executesql N'SELECT @x', N'@x INT', @x = 1\n"),
+}
+_DYNAMIC = pytest.mark.xfail(strict=True, reason="dynamic SQL is not recognised: EXEC('...') raises ProgrammingError "
+                             "\"Could not find stored procedure ''\" and sp_executesql \"Could not find stored "
+                             "procedure 'sp_executesql'\" instead of NotSupportedError naming the construct and line")
+
+
+@pytest.mark.parametrize("construct", [
+    pytest.param(k, marks=_DYNAMIC) if k.startswith(("EXEC", "sp_")) else k for k in UNSUPPORTED
+])
+def test_control_flow_and_dynamic_sql_are_not_supported(loaded, construct):
+    word, body = UNSUPPORTED[construct]
+    script = "-- line 1\nDECLARE @n INT = 1\n" + body  # the construct begins on line 3
+    with pytest.raises(sqlpredict.NotSupportedError) as info:
+        run(loaded, script)
+    message = str(info.value)
+    assert word.lower() in message.lower(), message
+    assert "line 3" in message, message
+    rows = run(loaded, "DECLARE @model VARBINARY(MAX) = (SELECT data FROM models WHERE id = 1)\n" + SCORE)[0]
+    assert_scores(scored(rows)[1], F0, F1)
+
+
+# ------------------------------------------------------------------ the T-SQL the samples use
+
+
+def test_top_in_parentheses_and_bare(loaded):
+    sets = run(loaded, """
+DECLARE @model VARBINARY(MAX) = (SELECT TOP (1) [data] FROM models ORDER BY [id] DESC)
+DECLARE @n INT = 2
+SELECT TOP (2) d.[Id], p.[score]
+FROM PREDICT(MODEL = @model, DATA = [dbo].[Features] AS d) WITH ([score] FLOAT) AS p ORDER BY p.[score] DESC
+SELECT TOP 1 d.[Id], p.[score]
+FROM PREDICT(MODEL = @model, DATA = [dbo].[Features] AS d) WITH ([score] FLOAT) AS p ORDER BY d.[Id] DESC
+SELECT TOP (@n) d.[Id], p.[score]
+FROM PREDICT(MODEL = @model, DATA = [dbo].[Features] AS d) WITH ([score] FLOAT) AS p ORDER BY d.[Id]
+""")
+    expected = direct(F0, F1)
+    order = np.argsort(-expected, kind="stable")[:2]
+    assert [r[0] for r in sets[0]] == [IDS[i] for i in order]
+    assert_scores([r[1] for r in sets[0]], [F0[i] for i in order], [F1[i] for i in order])
+    assert [r[0] for r in sets[1]] == [4]
+    assert_scores([sets[1][0][1]], [F0[3]], [F1[3]])
+    assert [r[0] for r in sets[2]] == [1, 2]
+
+
+IRON_NAMES = ["% Iron Feed", "% Silica Feed", "Starch Flow", "Amina Flow", "Ore Pulp pH", "Flotation Column 01 Air Flow"]
+IRON_ROWS = [
+    ("2017-03-10 01:00:00", 55.2, 16.98, 3019.53, 557.434, 10.0664, 249.214),
+    ("2017-03-10 02:00:00", 52.7, 22.06, 2891.02, 495.19, 9.84, 250.78),
+    ("2017-03-10 03:00:00", 57.44, 12.1, 3270.1, 601.9, 10.38, 248.05),
+]
+
+
+def test_bracketed_names_with_spaces_and_symbols():
+    iron = linear(tuple(IRON_NAMES), weights=(-0.045, 0.062, -0.00011, 0.0021, -0.35, 0.0012), bias=5.25)
+    con = sqlpredict.connect()
+    columns = "\n".join(f"    , [{n}] REAL" for n in IRON_NAMES)
+    values = "\n     , ".join("(" + ", ".join([f"'{r[0]}'"] + [str(v) for v in r[1:]]) + ")" for r in IRON_ROWS)
+    sets = run(con, f"""
+CREATE TABLE [dbo].[Flotation Plant Data] (
+      [date] DATETIME
+{columns}
+)
+INSERT INTO [dbo].[Flotation Plant Data] VALUES {values}
+DECLARE @model VARBINARY(MAX) = ?
+;WITH [Scoring Input] AS (
+    SELECT [date], [% Iron Feed], [% Silica Feed], [Starch Flow], [Amina Flow], [Ore Pulp pH]
+         , [Flotation Column 01 Air Flow]
+    FROM [dbo].[Flotation Plant Data]
+)
+SELECT d.[date], d.[% Iron Feed], p.[score] AS [% Silica Concentrate]
+FROM PREDICT(MODEL = @model, DATA = [Scoring Input] AS d, RUNTIME = ONNX) WITH ([score] REAL) AS p
+ORDER BY d.[date]
+""", [iron])
+    rows = sets[0]
+    assert [r[0] for r in rows] == [dt.datetime.fromisoformat(r[0]) for r in IRON_ROWS]
+    feeds = {n: np.array([r[i + 1] for r in IRON_ROWS], np.float32).reshape(-1, 1) for i, n in enumerate(IRON_NAMES)}
+    expected = run_direct(iron, feeds)[0].reshape(-1)
+    np.testing.assert_array_equal(np.array([r[2] for r in rows], np.float32), expected)
+    con.close()
+
+
+def test_cast_convert_and_isnull(loaded):
+    run(loaded, "INSERT INTO [dbo].[Features] ([Id], [f0], [f1]) VALUES (5, NULL, 1.0)")
+    sets = run(loaded, """
+DECLARE @model VARBINARY(MAX) = (SELECT [data] FROM models WHERE [id] = 1)
+;WITH predict_input AS (
+    SELECT CONVERT(VARCHAR(10), [Id]) AS [Key]
+         , [Id]
+         , CAST(ISNULL([f0], 0) AS REAL) AS [f0]
+         , CONVERT(REAL, [f1] * 2) AS [f1]
+    FROM [dbo].[Features]
+)
+SELECT d.[Key], p.[score]
+FROM PREDICT(MODEL = @model, DATA = predict_input AS d) WITH ([score] FLOAT) AS p
+ORDER BY d.[Id]
+""")
+    rows = sets[0]
+    assert [r[0] for r in rows] == ["1", "2", "3", "4", "5"]
+    assert_scores([r[1] for r in rows], F0 + [0.0], [2 * v for v in F1] + [2.0])
+
+
+def test_dateadd_getdate_sysdatetime(loaded):
+    before = dt.datetime.now() - dt.timedelta(minutes=5)
+    sets = run(loaded, """
+DECLARE @model VARBINARY(MAX) = (SELECT [data] FROM models WHERE [id] = 1)
+DECLARE @since DATETIME = DATEADD(day, -7, GETDATE())
+DECLARE @now DATETIME2(7) = SYSDATETIME()
+;WITH readings AS (
+    SELECT [Id], [f0], [f1]
+         , DATEADD(hour, [Id], CAST('2024-01-01T00:00:00' AS DATETIME2(7))) AS [ReadingTime]
+         , GETDATE() AS [LoadedAt]
+    FROM [dbo].[Features]
+)
+SELECT d.[ReadingTime], d.[LoadedAt], p.[score], DATEADD(minute, 30, d.[ReadingTime]) AS [Due]
+FROM PREDICT(MODEL = @model, DATA = readings AS d, RUNTIME = ONNX) WITH ([score] FLOAT) AS p
+WHERE d.[LoadedAt] >= @since AND d.[LoadedAt] <= DATEADD(minute, 1, @now)
+ORDER BY d.[ReadingTime]
+""")
+    rows = sets[0]
+    assert [r[0] for r in rows] == [dt.datetime(2024, 1, 1, h) for h in IDS]
+    assert all(r[1] >= before for r in rows)
+    assert [r[3] for r in rows] == [dt.datetime(2024, 1, 1, h, 30) for h in IDS]
+    assert_scores([r[2] for r in rows], F0, F1)
+
+
+def test_pivot_builds_the_model_input(loaded):
+    sets = run(loaded, """
+CREATE TABLE [dbo].[Readings] ([Id] INT, [Sensor] VARCHAR(10), [Value] REAL)
+INSERT INTO [dbo].[Readings]
+SELECT [Id], 'f0', [f0] FROM [dbo].[Features]
+UNION ALL
+SELECT [Id], 'f1', [f1] FROM [dbo].[Features]
+DECLARE @model VARBINARY(MAX) = (SELECT [data] FROM models WHERE [id] = 1)
+;WITH wide AS (
+    SELECT [Id], [f0], [f1]
+    FROM (SELECT [Id], [Sensor], [Value] FROM [dbo].[Readings]) AS src
+    PIVOT (MAX([Value]) FOR [Sensor] IN ([f0], [f1])) AS pvt
+)
+SELECT d.[Id], p.[score]
+FROM PREDICT(MODEL = @model, DATA = wide AS d, RUNTIME = ONNX) WITH ([score] FLOAT) AS p
+ORDER BY d.[Id]
+""")
+    ids, scores = scored(sets[0])
+    assert ids == IDS
+    assert_scores(scores, F0, F1)
+
+
+def test_hex_literals_for_models_and_values(con):
+    hex_model = "0x" + MODEL.hex().upper()
+    sets = run(con, MODELS_TABLE + f"""
+INSERT INTO models (description, data) VALUES ('from hex', {hex_model})
+""" + SETUP + f"""
+DECLARE @unused INT
+;WITH x AS (SELECT [Id], [f0], [f1], 0x0A0B AS [Tag] FROM [dbo].[Features])
+SELECT d.[Tag], p.[score]
+FROM PREDICT(MODEL = {hex_model}, DATA = x AS d) WITH ([score] FLOAT) AS p ORDER BY d.[Id]
+SELECT p.[score]
+FROM PREDICT(MODEL = (SELECT [data] FROM models WHERE [id] = 1), DATA = [dbo].[Features] AS d) WITH ([score] FLOAT) AS p
+ORDER BY d.[Id]
+""")
+    assert {r[0] for r in sets[0]} == {b"\x0a\x0b"}
+    assert_scores([r[1] for r in sets[0]], F0, F1)
+    assert_scores([r[0] for r in sets[1]], F0, F1)
+
+
+def test_national_strings(loaded):
+    sets = run(loaded, """
+DECLARE @model VARBINARY(MAX) = (SELECT [data] FROM models WHERE [id] = 1)
+DECLARE @site NVARCHAR(50) = N'Zürich Nord'
+;WITH x AS (SELECT [Id], [f0], [f1], N'Zürich Nord' AS [Site], N'Prévision' AS [Kind] FROM [dbo].[Features])
+SELECT d.[Site], d.[Kind], p.[score]
+FROM PREDICT(MODEL = @model, DATA = x AS d) WITH ([score] FLOAT) AS p
+WHERE d.[Site] = @site AND d.[Kind] = N'Prévision'
+ORDER BY d.[Id]
+""")
+    rows = sets[0]
+    assert {(r[0], r[1]) for r in rows} == {("Zürich Nord", "Prévision")}
+    assert_scores([r[2] for r in rows], F0, F1)
+
+
+def test_numeric_output_types(loaded):
+    cur = loaded.cursor()
+    cur.execute("""
+DECLARE @model VARBINARY(MAX) = (SELECT [data] FROM models WHERE [id] = 1)
+SELECT d.[Id], p.[score]
+FROM PREDICT(MODEL = @model, DATA = [dbo].[Features] AS d) WITH ([score] NUMERIC(25,17)) AS p
+ORDER BY d.[Id]
+""")
+    assert cur.description[1][4:6] == (25, 17)
+    rows = cur.fetchall()
+    assert all(isinstance(r[1], decimal.Decimal) for r in rows)
+    expected = direct(F0, F1)
+    quantum = decimal.Decimal(1).scaleb(-17)
+    assert [r[1] for r in rows] == [decimal.Decimal(float(v)).quantize(quantum) for v in expected]
+    assert_scores([r[1] for r in rows], F0, F1)
+
+
+def test_datetime_and_datetime2_columns_pass_through_predict(loaded):
+    sets = run(loaded, """
+CREATE TABLE [dbo].[Timed] ([Id] INT, [Taken] DATETIME2(7), [Logged] DATETIME, [f0] REAL, [f1] REAL)
+INSERT INTO [dbo].[Timed]
+SELECT [Id], CAST('2024-05-06 07:08:09.123456' AS DATETIME2(7)), CAST('2024-05-06 07:08:09.123' AS DATETIME), [f0], [f1]
+FROM [dbo].[Features]
+DECLARE @model VARBINARY(MAX) = (SELECT [data] FROM models WHERE [id] = 1)
+SELECT d.*, p.[score]
+FROM PREDICT(MODEL = @model, DATA = [dbo].[Timed] AS d, RUNTIME = ONNX) WITH ([score] FLOAT) AS p
+ORDER BY d.[Id]
+""")
+    rows = sets[0]
+    assert {(r[1], r[2]) for r in rows} == {(dt.datetime(2024, 5, 6, 7, 8, 9, 123456), dt.datetime(2024, 5, 6, 7, 8, 9, 123000))}
+    assert_scores([r[5] for r in rows], F0, F1)
+
+
+@pytest.mark.xfail(strict=True, reason="DATETIME2(7) maps to DuckDB TIMESTAMP (microseconds): the 7th fractional "
+                   "digit (100 ns) is lost; TIMESTAMP_NS would keep it")
+def test_datetime2_7_keeps_its_seven_fractional_digits(loaded):
+    sets = run(loaded, """
+CREATE TABLE [dbo].[Timed] ([Id] INT, [Taken] DATETIME2(7), [f0] REAL, [f1] REAL)
+INSERT INTO [dbo].[Timed] SELECT [Id], '2024-05-06 07:08:09.1234567', [f0], [f1] FROM [dbo].[Features]
+DECLARE @model VARBINARY(MAX) = (SELECT [data] FROM models WHERE [id] = 1)
+SELECT CONVERT(VARCHAR(27), d.[Taken], 121) AS [Taken], p.[score]
+FROM PREDICT(MODEL = @model, DATA = [dbo].[Timed] AS d) WITH ([score] FLOAT) AS p
+ORDER BY d.[Id]
+""")
+    assert_scores([r[1] for r in sets[0]], F0, F1)
+    assert {r[0] for r in sets[0]} == {"2024-05-06 07:08:09.1234567"}
+
+
+@pytest.mark.xfail(strict=True, reason="a NUMERIC(p,s) variable takes the type of its value, not its declaration: "
+                   "DECLARE @x NUMERIC(10,3) = 1.5; SELECT @x describes DECIMAL(4,3)")
+def test_numeric_variable_keeps_its_declared_type(loaded):
+    cur = loaded.cursor()
+    cur.execute("""
+DECLARE @model VARBINARY(MAX) = (SELECT [data] FROM models WHERE [id] = 1)
+DECLARE @threshold NUMERIC(10,3) = 1.5
+SELECT @threshold AS [threshold], p.[score]
+FROM PREDICT(MODEL = @model, DATA = [dbo].[Features] AS d) WITH ([score] FLOAT) AS p
+ORDER BY d.[Id]
+""")
+    assert cur.description[0][4:6] == (10, 3)
+    assert_scores([r[1] for r in cur.fetchall()], F0, F1)
+
+
+def test_duckdb_dialect_read_blob_registers_a_model(tmp_path, monkeypatch):
+    (tmp_path / "m.onnx").write_bytes(MODEL)
+    monkeypatch.chdir(tmp_path)
+    con = sqlpredict.connect(dialect="duckdb")
+    sets = run(con, """
+CREATE TABLE models (id INTEGER, data BLOB, description VARCHAR);
+INSERT INTO models SELECT 1, content, 'linear' FROM read_blob('m.onnx');
+CREATE TABLE features (id INTEGER, f0 REAL, f1 REAL);
+INSERT INTO features VALUES (1, 1.5, 2.0), (2, -1.0, 0.25), (3, 0.125, -7.5), (4, 40.25, 3.0);
+SELECT d.id, p.score
+FROM PREDICT(MODEL = (SELECT data FROM models WHERE id = 1), DATA = features AS d) WITH (score DOUBLE) AS p
+ORDER BY d.id;
+""")
+    assert_scores(scored(sets[0])[1], F0, F1)
+    con.close()
+
+
+@pytest.mark.xfail(strict=True, reason="T-SQL string concatenation with + is read as numeric addition: "
+                   "N'a' + N'b' gives Binder Error: No function matches '+(VARCHAR, VARCHAR)'")
+def test_string_concatenation_with_plus(loaded):
+    sets = run(loaded, """
+DECLARE @model VARBINARY(MAX) = (SELECT [data] FROM models WHERE [id] = 1)
+;WITH x AS (SELECT N'House ' + CONVERT(NVARCHAR(10), [Id]) AS [Label], [Id], [f0], [f1] FROM [dbo].[Features])
+SELECT d.[Label] + N'!', p.[score]
+FROM PREDICT(MODEL = @model, DATA = x AS d) WITH ([score] FLOAT) AS p
+ORDER BY d.[Id]
+""")
+    assert [r[0] for r in sets[0]] == [f"House {i}!" for i in IDS]
+    assert_scores([r[1] for r in sets[0]], F0, F1)
+
+
+@pytest.mark.xfail(strict=True, reason="CONVERT is generated as TRY_CAST: CONVERT(INT, 'abc') returns NULL "
+                   "where SQL Server raises 'Conversion failed' (CAST raises DataError as it should)")
+def test_convert_that_fails_is_an_error_not_null(loaded):
+    with pytest.raises(sqlpredict.DataError):
+        run(loaded, "SELECT CONVERT(INT, 'abc') AS [x]")
+    rows = run(loaded, "DECLARE @model VARBINARY(MAX) = (SELECT data FROM models WHERE id = 1)\n" + SCORE)[0]
+    assert_scores(scored(rows)[1], F0, F1)
+
+
+@pytest.mark.xfail(strict=True, reason="NUMERIC(25,17) output of a float32 gets digits the value does not have: "
+                   "261.07501220703125 (exact float32) comes out 261.07501220703125504 (DuckDB's DOUBLE->DECIMAL "
+                   "cast is inexact at scale 17)")
+def test_numeric_output_is_the_exact_float32_value():
+    model = linear(("f0", "f1"), weights=(1.0, 0.0), bias=0.0)
+    con = sqlpredict.connect()
+    rows = run(con, """
+CREATE TABLE [t] ([f0] REAL, [f1] REAL)
+INSERT INTO [t] VALUES (261.07501220703125, 0)
+DECLARE @model VARBINARY(MAX) = ?
+SELECT p.[score] FROM PREDICT(MODEL = @model, DATA = [t] AS d) WITH ([score] NUMERIC(25,17)) AS p
+""", [model])[0]
+    con.close()
+    expected = direct([261.07501220703125], [0.0], model)
+    assert rows[0][0] == decimal.Decimal(float(expected[0])).quantize(decimal.Decimal(1).scaleb(-17))
