@@ -22,13 +22,36 @@ class Catalog:
 
     def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
         self.con = con
+        self._temp: set[str] | None = None
+        self._has_table = False
+        self._objects: dict[str, dict[str, str]] = {}
 
-    def _exists(self) -> bool:
+    def _read(self) -> None:
+        """One round trip: the connection's temp names, and whether the objects table exists."""
+        if self._temp is not None:
+            return
         rows = self.con.execute(
-            "SELECT count(*) FROM duckdb_tables() WHERE table_name = $1 AND schema_name = 'main' AND NOT temporary",
+            "SELECT lower(table_name), temporary FROM duckdb_tables() "
+            "WHERE temporary OR (table_name = $1 AND schema_name = 'main') "
+            "UNION ALL SELECT lower(view_name), true FROM duckdb_views() WHERE temporary",
             [TABLE],
         ).fetchall()
-        return bool(rows[0][0])
+        self._temp = {name for name, temporary in rows if temporary}
+        self._has_table = any(name == TABLE and not temporary for name, temporary in rows)
+
+    def temp_names(self) -> set[str]:
+        """Names of the connection's temporary tables and views (only it can see them)."""
+        self._read()
+        assert self._temp is not None
+        return self._temp
+
+    def _exists(self) -> bool:
+        self._read()
+        return self._has_table
+
+    def _changed(self) -> None:
+        self._temp = None
+        self._objects = {}
 
     def _ensure(self) -> None:
         self.con.execute(
@@ -38,10 +61,12 @@ class Catalog:
 
     def objects(self, kind: str) -> dict[str, str]:
         """name (lower case) -> definition."""
-        if not self._exists():
-            return {}
-        rows = self.con.execute(f"SELECT name, definition FROM {TABLE} WHERE kind = $1", [kind]).fetchall()
-        return {name.lower(): definition for name, definition in rows}
+        if kind not in self._objects:
+            rows = []
+            if self._exists():
+                rows = self.con.execute(f"SELECT name, definition FROM {TABLE} WHERE kind = $1", [kind]).fetchall()
+            self._objects[kind] = {name.lower(): definition for name, definition in rows}
+        return self._objects[kind]
 
     def save(self, kind: str, name: str, definition: str, replace: bool) -> None:
         self._ensure()
@@ -49,11 +74,13 @@ class Catalog:
             raise_exists(kind, name)
         self.con.execute(f"DELETE FROM {TABLE} WHERE kind = $1 AND lower(name) = lower($2)", [kind, name])
         self.con.execute(f"INSERT INTO {TABLE} VALUES ($1, $2, $3)", [kind, name, definition])
+        self._changed()
 
     def drop(self, kind: str, name: str) -> bool:
         if name.lower() not in self.objects(kind):
             return False
         self.con.execute(f"DELETE FROM {TABLE} WHERE kind = $1 AND lower(name) = lower($2)", [kind, name])
+        self._changed()
         return True
 
     # ------------------------------------------------------------ views

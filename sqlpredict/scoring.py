@@ -7,6 +7,7 @@ applied with DuckDB's own CAST, so overflow behaves as SQL says it does.
 
 from __future__ import annotations
 
+import functools
 import threading
 
 import duckdb
@@ -29,8 +30,9 @@ def _scratch_connection() -> duckdb.DuckDBPyConnection:
     return con
 
 
+@functools.lru_cache(maxsize=256)
 def duckdb_arrow_type(sql_type: str) -> pa.DataType:
-    """The Arrow type DuckDB gives a value of `sql_type`."""
+    """The Arrow type DuckDB gives a value of `sql_type` (asked once per type name)."""
     table = _scratch_connection().sql(f"SELECT CAST(NULL AS {sql_type}) AS v").to_arrow_table()
     return table.schema.field("v").type
 
