@@ -8,7 +8,9 @@ never invalidates another cursor's rows.
 
 from __future__ import annotations
 
+import os
 import re
+import sys
 import threading
 import warnings
 import typing as t
@@ -19,7 +21,7 @@ import pyarrow as pa
 from sqlglot import exp
 from sqlglot.errors import ParseError, TokenError
 
-from .dialects import PredictSource, get_dialect
+from .dialects import PredictSource, get_dialect, parse
 from .errors import Error, InterfaceError, NotSupportedError, ProgrammingError, from_duckdb, parse_error_text
 
 if t.TYPE_CHECKING:
@@ -91,6 +93,7 @@ class Connection:
         self._lock = threading.RLock()
         self.variables: dict[str, t.Any] = {}
         self._warned_use = False
+        self._catalog: Catalog | None = None
 
     # ------------------------------------------------------------ PEP 249
 
@@ -219,8 +222,8 @@ class Connection:
         if not self._warned_use:
             self._warned_use = True
             warnings.warn(
-                f"USE {name}: sqlpredict serves one database, which answers to any database name "
-                "in USE and in three-part names", stacklevel=5,
+                f"{name}: sqlpredict serves one database, which answers to any database name "
+                "in USE and in three-part names", stacklevel=_caller_stacklevel(),
             )
 
     def run_with_table(self, statement: exp.Expression, name: str, table: pa.Table) -> ResultSet:
@@ -250,10 +253,9 @@ class Connection:
             except duckdb.Error as exc:
                 raise from_duckdb(exc) from exc
         try:
-            trees = self._sqlglot_dialect.parse(operation)
+            return list(parse(self.dialect, operation))
         except (ParseError, TokenError) as exc:
             raise ProgrammingError(parse_error_text(exc)) from exc
-        return [tree for tree in trees if tree is not None]
 
     def _run_statement(self, statement: exp.Expression | str, params: t.Sequence[t.Any]) -> ResultSet:
         assert self._db is not None
@@ -277,14 +279,16 @@ class Connection:
                 self._db.register(stream.name, stream.reader())
             result = self._execute(prepared, kind)
         except duckdb.Error as exc:
+            error, cause = from_duckdb(exc), exc
             for stream in prepared.streams:
-                stream.raise_own_error(exc)
-            self._after_failure()
-            raise from_duckdb(exc) from exc
-        except Error:
-            self._after_failure()
-            raise
+                if stream.error is not None:
+                    error = stream.error if isinstance(stream.error, Error) else error
+                    cause = stream.error.__cause__ or stream.error if isinstance(stream.error, Error) else stream.error
+            raise self._after_failure(error) from cause
+        except Error as error:
+            raise self._after_failure(error) from error.__cause__
         finally:
+            self._catalog = None
             for stream in prepared.streams:
                 stream.close()
                 try:
@@ -297,10 +301,12 @@ class Connection:
 
     @property
     def catalog(self) -> Catalog:
-        """Views with PREDICT and procedures, stored in this database."""
+        """Views with PREDICT and procedures, stored in this database (read once per statement)."""
         self._check_open()
         assert self._db is not None
-        return Catalog(self._db)
+        if self._catalog is None:
+            self._catalog = Catalog(self._db)
+        return self._catalog
 
     def _catalog_statement(self, statement: exp.Expression) -> ResultSet | None:
         """CREATE VIEW ... PREDICT and DROP VIEW of such a view go to the catalog, not to DuckDB.
@@ -333,23 +339,20 @@ class Connection:
         assert self._db is not None
         if isinstance(statement, str):
             return PreparedStatement(exp.Command(this=statement), statement, list(params), [])
-        statement = statement.copy()
-        if self.dialect == "tsql":
-            adapt_tsql(statement)
+        if self.dialect == "tsql" and adapt_tsql(statement):
+            self.warn_single_database("(a three-part name)")
         self.catalog.expand_views(statement)
         ctx = PlanContext(
             con=self._db, dialect=self.dialect, params=params, cache=self.cache, providers=self.providers,
             null_inputs=self.null_inputs, batch_size=self.batch_size, threads=self.threads,
-            can_stream=not self._dirty, variables=self.variables,
+            can_stream=not self._dirty, variables=self.variables, temp_names=self.catalog.temp_names,
         )
         try:
             return prepare(statement, ctx)
-        except Error:
-            self._after_failure()
-            raise
+        except Error as error:
+            raise self._after_failure(error) from error.__cause__
         except duckdb.Error as exc:
-            self._after_failure()
-            raise from_duckdb(exc) from exc
+            raise self._after_failure(from_duckdb(exc)) from exc
 
     def _statement_type(self, sql: str) -> str:
         assert self._db is not None
@@ -373,14 +376,35 @@ class Connection:
             count = int(rows[0][0]) if rows and rows[0] and isinstance(rows[0][0], int) else -1
         return ResultSet([], [], None, count)
 
-    def _after_failure(self) -> None:
-        """A failed statement aborts DuckDB's transaction; if it held no writes, start a fresh one."""
-        if self._in_transaction and not self._dirty and self._db is not None:
+    def _after_failure(self, error: Error) -> Error:
+        """Leave the connection usable after a failed statement; returns the error to raise.
+
+        DuckDB aborts the open transaction when a statement fails inside it. One
+        without writes is simply begun again. One with writes cannot go on, so it
+        is rolled back at once, as SQL Server does under XACT_ABORT ON, and the
+        error says so: the connection keeps working and nothing half-done stays.
+        """
+        if not self._in_transaction or self._db is None:
+            return error
+        if self._dirty:
             try:
-                self._db.execute("ROLLBACK")
+                self._db.execute("SELECT 1").fetchall()
+                return error  # the failure did not abort the transaction
             except duckdb.Error:
                 pass
-            self._in_transaction = False
+        try:
+            self._db.execute("ROLLBACK")
+        except duckdb.Error:
+            pass
+        self._in_transaction = False
+        if not self._dirty:
+            return error
+        self._dirty = False
+        rolled_back = type(error)(
+            f"{error}\n(the statement failed inside a transaction that held uncommitted changes; DuckDB cannot "
+            "continue such a transaction, so it was rolled back, as SQL Server does with XACT_ABORT ON)"
+        )
+        return rolled_back
 
     def _control_statement(self, control: str) -> ResultSet:
         if control == "BEGIN":
@@ -390,6 +414,15 @@ class Connection:
         elif self._in_transaction:
             self._run_control(control)
         return ResultSet([], [], None, -1)
+
+
+def _caller_stacklevel() -> int:
+    """The stack level of the first frame outside sqlpredict, so a warning points at the user's code."""
+    package = os.path.dirname(os.path.abspath(__file__))
+    frame, level = sys._getframe(1), 1
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(package):
+        frame, level = frame.f_back, level + 1
+    return level
 
 
 def _transaction_control(statement: exp.Expression) -> str | None:

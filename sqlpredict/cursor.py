@@ -336,8 +336,16 @@ def _to_rows(part: pa.Table, types: list[str]) -> list[tuple]:
     """Python tuples, with DuckDB's Python types where Arrow's differ (HUGEINT, INTERVAL)."""
     if not part.num_columns:
         return []
-    columns = [_python_values(col.to_pylist(), typ) for col, typ in zip(part.columns, types)]
+    columns = [_python_values(_microseconds(col).to_pylist(), typ) for col, typ in zip(part.columns, types)]
     return list(zip(*columns))
+
+
+def _microseconds(col: pa.ChunkedArray) -> pa.ChunkedArray:
+    """Nanosecond timestamps (DATETIME2(7)) as datetime.datetime, truncated to microseconds as pyodbc does."""
+    typ = col.type
+    if pa.types.is_timestamp(typ) and typ.unit == "ns":
+        return col.cast(pa.timestamp("us", typ.tz), safe=False)
+    return col
 
 
 def _python_values(values: list[t.Any], type_code: str) -> list[t.Any]:

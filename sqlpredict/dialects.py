@@ -8,6 +8,8 @@ SQL by `DuckDB.Generator`, so identifiers are always quoted by sqlglot.
 
 from __future__ import annotations
 
+import functools
+import logging
 import typing as t
 
 from sqlglot import exp, tokens
@@ -196,6 +198,8 @@ def tsql_type_meaning(dtype: exp.DataType) -> exp.DataType:
         return exp.DataType.build("BLOB")
     if kind in (T.VARCHAR, T.NVARCHAR, T.CHAR, T.NCHAR, T.TEXT):
         return exp.DataType.build("VARCHAR")
+    if kind == T.DATETIME2 and (not params or not params[0].isdigit() or int(params[0]) > 6):
+        return exp.DataType(this=exp.DataType.Type.TIMESTAMP_NS)  # DATETIME2 defaults to 7 digits: 100 ns
     if kind in (T.DATETIME, T.DATETIME2, T.SMALLDATETIME):
         return exp.DataType.build("TIMESTAMP")
     if kind in (T.TIME,) and params:
@@ -271,6 +275,23 @@ def get_dialect(name: str) -> t.Any:
         return DIALECTS[name.lower()]()
     except KeyError:
         raise ValueError(f"dialect must be 'tsql' or 'duckdb', not {name!r}") from None
+
+
+@functools.lru_cache(maxsize=512)
+def _parse_cached(dialect: str, sql: str) -> tuple[exp.Expression | None, ...]:
+    return tuple(get_dialect(dialect).parse(sql))
+
+
+# sqlglot logs a warning before it falls back to an opaque Command; sqlpredict reports those itself.
+logging.getLogger("sqlglot").setLevel(logging.ERROR)
+
+
+def parse(dialect: str, sql: str) -> list[exp.Expression]:
+    """Parse SQL text, reusing the trees of text seen before (a short query's parse is most of its cost).
+
+    Callers get their own copies, which they may change.
+    """
+    return [tree.copy() for tree in _parse_cached(dialect, sql) if tree is not None]
 
 
 def to_duckdb(node: exp.Expression) -> str:

@@ -48,17 +48,7 @@ class PlanContext:
     threads: int | None = None
     can_stream: bool = True  # False while the transaction holds uncommitted writes
     variables: dict[str, t.Any] = field(default_factory=dict)
-    _temp_names: set[str] | None = None
-
-    def temp_names(self) -> set[str]:
-        """Names of the connection's temporary tables and views (only it can see them)."""
-        if self._temp_names is None:
-            rows = self.con.execute(
-                "SELECT lower(table_name) FROM duckdb_tables() WHERE temporary "
-                "UNION ALL SELECT lower(view_name) FROM duckdb_views() WHERE temporary"
-            ).fetchall()
-            self._temp_names = {r[0] for r in rows}
-        return self._temp_names
+    temp_names: t.Callable[[], set[str]] = set  # the connection's temporary tables and views
 
 
 @dataclass
@@ -116,15 +106,37 @@ def _depth(node: exp.Expression) -> int:
     return depth
 
 
-def adapt_tsql(statement: exp.Expression) -> None:
+_STRING_FUNCTIONS = {"CONCAT", "UPPER", "LOWER", "LEFT", "RIGHT", "SUBSTRING", "REPLACE", "LTRIM", "RTRIM",
+                     "TRIM", "FORMAT", "REPLICATE", "REVERSE", "STUFF", "CHAR", "NCHAR", "QUOTENAME"}
+
+
+def _is_text(node: exp.Expression) -> bool:
+    """Whether T-SQL's `+` on this operand means string concatenation (judged from the SQL alone)."""
+    if isinstance(node, (exp.National, exp.DPipe, exp.Concat)) or (isinstance(node, exp.Literal) and node.is_string):
+        return True
+    if isinstance(node, (exp.Cast, exp.TryCast)):
+        return node.to.is_type(*exp.DataType.TEXT_TYPES)
+    if isinstance(node, exp.Convert):
+        return isinstance(node.this, exp.DataType) and node.this.is_type(*exp.DataType.TEXT_TYPES)
+    if isinstance(node, exp.Paren):
+        return _is_text(node.this)
+    if isinstance(node, exp.Anonymous):
+        return node.name.upper() in _STRING_FUNCTIONS
+    return isinstance(node, exp.Func) and node.sql_name().upper() in _STRING_FUNCTIONS
+
+
+def adapt_tsql(statement: exp.Expression) -> bool:
     """What T-SQL means, said so DuckDB runs it.
 
     Names: `dbo` is `main`, any database name is this one (three-part names),
     and `#t` stays `#t` (sqlglot drops the `#` and marks the identifier
     temporary) so it cannot meet a table `t`. SET targets in UPDATE and MERGE
     may be qualified in T-SQL (`SET tgt.score = ...`), not in DuckDB. GETDATE()
-    and SYSDATETIME() are local date-times without a time zone.
+    and SYSDATETIME() are local date-times without a time zone. `'a' + x`
+    concatenates; CONVERT raises on a bad value as CAST does (only TRY_CONVERT
+    gives NULL). Returns whether a database name was dropped.
     """
+    dropped_database = False
     for ident in statement.find_all(exp.Identifier):
         if ident.args.get("temporary"):
             ident.set("this", "#" + ident.name)
@@ -136,12 +148,23 @@ def adapt_tsql(statement: exp.Expression) -> None:
             node.set("db", None)
         if isinstance(node, exp.Table) and node.args.get("catalog") is not None:
             node.set("catalog", None)
+            dropped_database = True
     for update in list(statement.find_all(exp.Update)):
         for assignment in update.expressions:
             if isinstance(assignment, exp.EQ) and isinstance(assignment.this, exp.Column):
                 assignment.this.set("table", None)
     for now in list(statement.find_all(exp.CurrentTimestamp)):
         now.replace(exp.Anonymous(this="current_localtimestamp", expressions=[]))
+    for convert in list(statement.find_all(exp.Convert)):
+        if not convert.args.get("safe") and convert.args.get("style") is None:
+            convert.replace(exp.Cast(this=convert.expression, to=convert.this))
+    for func in list(statement.find_all(exp.Anonymous)):
+        if func.name.upper() == "DATALENGTH" and len(func.expressions) == 1:
+            func.replace(exp.func("octet_length", exp.cast(func.expressions[0], "BLOB")))
+    for add in reversed(list(statement.find_all(exp.Add))):  # innermost first: 'a' + x + 'b'
+        if _is_text(add.this) or _is_text(add.expression):
+            add.replace(exp.DPipe(this=add.this, expression=add.expression, safe=True))
+    return dropped_database
 
 
 def check_bulk_files(statement: exp.Expression) -> None:
@@ -281,7 +304,7 @@ def _visible_ctes(node: exp.Expression) -> list[exp.CTE]:
 
 
 def describe(query: exp.Select, ctx: PlanContext) -> list[tuple[str, str]]:
-    sql, values = render(query.copy(), ctx.params)
+    sql, values = render(query, ctx.params)
     try:
         rows = ctx.con.execute(f"DESCRIBE {sql}", values).fetchall()
     except duckdb.Error as exc:

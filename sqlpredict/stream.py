@@ -84,13 +84,6 @@ class PredictStream:
             return pa.RecordBatchReader.from_batches(self.schema, iter(self._scored))
         return pa.RecordBatchReader.from_batches(self.schema, self._guarded())
 
-    def raise_own_error(self, exc: BaseException) -> None:
-        """Re-raise the scorer's error that made the user's statement fail, if there was one."""
-        if isinstance(self.error, Error):
-            raise self.error from exc
-        if self.error is not None:
-            raise from_duckdb(exc) from self.error
-
     @property
     def rows_scored(self) -> int:
         return self.scorer.rows_scored

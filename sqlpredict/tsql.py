@@ -16,7 +16,7 @@ import pyarrow as pa
 from sqlglot import exp
 from sqlglot.errors import ParseError, TokenError
 
-from .dialects import TSQL, to_duckdb
+from .dialects import parse, to_duckdb
 from .errors import NotSupportedError, ProgrammingError, parse_error_text
 from .procedures import Argument, Procedure, exec_arguments, is_create_procedure, match_arguments, parse_procedure
 from .script import Statement, split_batches, split_statements
@@ -57,7 +57,7 @@ class Variables:
 def parse_statement(statement: Statement, offset: int) -> exp.Expression:
     """Parse one statement; its `?` markers are numbered after the `offset` before it."""
     try:
-        trees = [tree for tree in TSQL().parse(statement.text) if tree is not None]
+        trees = parse("tsql", statement.text)
     except (ParseError, TokenError) as exc:
         text = parse_error_text(exc)
         if text.startswith("PREDICT:"):  # spec 8: PREDICT's own errors start with PREDICT:
@@ -86,7 +86,10 @@ def bind_variables(tree: exp.Expression, variables: Variables, params: list[t.An
         placeholder.meta["index"] = len(params)
         placeholder.meta["variable"] = True
         params.append(variable.value)
-        node.replace(placeholder)
+        if variable.sql_type == "BLOB":  # model bytes: MODEL = @model takes the parameter as it is
+            node.replace(placeholder)
+        else:  # a NUMERIC(10,3) variable stays NUMERIC(10,3), whatever its value's literal type
+            node.replace(exp.cast(placeholder, exp.DataType.build(variable.sql_type, dialect="duckdb")))
 
 
 class BatchRunner:
@@ -116,7 +119,7 @@ class BatchRunner:
         for statement in split_statements(text, line):
             tree = parse_statement(statement, offset)
             offset += marker_count(tree)
-            if isinstance(tree, exp.Execute):
+            if isinstance(tree, (exp.Execute, exp.ExecuteSql)):
                 results.extend(self.execute(tree, statement, list(params), variables))
                 continue
             result = self.run_statement(tree, statement, list(params), variables)
@@ -135,7 +138,7 @@ class BatchRunner:
         if isinstance(tree, exp.Set):
             return self.set(tree, statement, params, variables)
         if isinstance(tree, exp.Use):
-            self.connection.warn_single_database(tree.name)
+            self.connection.warn_single_database(f"USE {tree.this.name if tree.this else ''}")
             return None
         if _transaction_control(tree):
             return self.connection.run_tree(tree, params)
@@ -185,6 +188,10 @@ class BatchRunner:
     def execute(self, tree: exp.Execute, statement: Statement, params: list[t.Any],
                 variables: Variables) -> list[ResultSet]:
         name = tree.this.name if isinstance(tree.this, exp.Table) else ""
+        if isinstance(tree, exp.ExecuteSql) or not isinstance(tree.this, exp.Table) or \
+                name.lower() == "sp_executesql":
+            raise NotSupportedError(f"line {statement.line}: dynamic SQL (EXEC of a string, sp_executesql) is "
+                                    "outside what sqlpredict runs; write the statement itself")
         args = exec_arguments(tree)
         if name.lower() == "sp_describe_model":
             return [self.describe_model(args, statement, params, variables)]

@@ -228,3 +228,26 @@ def test_same_query_twice_loads_the_model_once(con):
     for _ in range(3):
         cur.execute(QUERY.format(model="?", data="t AS d"), [MODEL])
     assert con.cache.loads - before <= 1
+
+
+def test_a_failed_statement_rolls_back_a_transaction_with_writes_and_says_so():
+    """DuckDB cannot continue a transaction after an error: it is rolled back (XACT_ABORT ON), and said so."""
+    con = sqlpredict.connect()
+    cur = con.cursor()
+    cur.execute("CREATE TABLE kept (id INT)")
+    cur.execute("INSERT INTO kept VALUES (1)")
+    con.commit()
+    cur.execute("INSERT INTO kept VALUES (2)")
+    with pytest.raises(sqlpredict.DataError, match="rolled back"):
+        cur.execute("SELECT CAST('abc' AS INT)")
+    assert cur.execute("SELECT id FROM kept").fetchall() == [(1,)]
+    rows = cur.execute("SELECT d.id, p.score FROM PREDICT(MODEL = ?, DATA = (SELECT 1 AS id, CAST(2 AS REAL) AS f0, "
+                       "CAST(3 AS REAL) AS f1) AS d) WITH (score FLOAT) AS p", [MODEL]).fetchall()
+    assert rows == [(1, float(expected_scores([2], [3])[0]))]
+
+
+def test_a_failed_statement_in_a_clean_transaction_leaves_nothing_to_roll_back(con):
+    cur = con.cursor()
+    with pytest.raises(sqlpredict.ProgrammingError):
+        cur.execute("SELECT * FROM no_such_table")
+    check(cur.execute(QUERY.format(model="?", data="t AS d"), [MODEL]).fetchall(), con)

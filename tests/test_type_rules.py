@@ -505,7 +505,7 @@ def test_tsql_tinyint_bit_and_others_in_create_table_and_cast():
         assert n == decimal.Decimal("1.12345678901234567")
         assert d == dt.datetime(2024, 2, 29, 12, 30, 1, 123456)
         assert r == float(np.float32(0.1))
-        assert [c[1] for c in cur.description] == ["UTINYINT", "BOOLEAN", "DECIMAL(25,17)", "TIMESTAMP", "BLOB",
+        assert [c[1] for c in cur.description] == ["UTINYINT", "BOOLEAN", "DECIMAL(25,17)", "TIMESTAMP_NS", "BLOB",
                                                     "DOUBLE", "FLOAT", "TINYINT"]
         with pytest.raises(sqlpredict.DataError):
             cur.execute("INSERT INTO tsql_types (t) VALUES (256)")
