@@ -94,6 +94,8 @@ class Connection:
         self.variables: dict[str, t.Any] = {}
         self._warned_use = False
         self._catalog: Catalog | None = None
+        # Called with the number of rows each scored batch held (the CLI shows progress with it).
+        self.progress: t.Callable[[int], None] | None = None
 
     # ------------------------------------------------------------ PEP 249
 
@@ -346,6 +348,7 @@ class Connection:
             con=self._db, dialect=self.dialect, params=params, cache=self.cache, providers=self.providers,
             null_inputs=self.null_inputs, batch_size=self.batch_size, threads=self.threads,
             can_stream=not self._dirty, variables=self.variables, temp_names=self.catalog.temp_names,
+            progress=self.progress,
         )
         try:
             return prepare(statement, ctx)

@@ -46,6 +46,7 @@ class PlanContext:
     null_inputs: str = "propagate"
     batch_size: int = 65536
     threads: int | None = None
+    progress: t.Callable[[int], None] | None = None
     can_stream: bool = True  # False while the transaction holds uncommitted writes
     variables: dict[str, t.Any] = field(default_factory=dict)
     temp_names: t.Callable[[], set[str]] = set  # the connection's temporary tables and views
@@ -210,6 +211,7 @@ def plan_predict(node: PredictSource, ctx: PlanContext) -> PredictStream:
         output_columns=[col for col, _ in output_columns],
         null_inputs=ctx.null_inputs,
         batch_size=ctx.batch_size,
+        progress=ctx.progress,
     )
     stream.open(ctx.con, streaming=ctx.can_stream and not _needs_own_connection(query, ctx))
     return stream

@@ -29,13 +29,15 @@ class PredictStream:
     """One PREDICT's scored rows: DATA's columns, then the outputs."""
 
     def __init__(self, name: str, data_sql: str, data_params: list[t.Any], compiled: CompiledModel,
-                 binding: Binding, output_columns: list[str], null_inputs: str, batch_size: int) -> None:
+                 binding: Binding, output_columns: list[str], null_inputs: str, batch_size: int,
+                 progress: t.Callable[[int], None] | None = None) -> None:
         self.name = name
         self.data_sql = data_sql
         self.data_params = data_params
         self.scorer = Scorer(compiled, binding, null_inputs)
         self.output_columns = output_columns
         self.batch_size = batch_size
+        self.progress = progress  # called with each batch's row count once it is scored
         self.streaming = False
         self.error: BaseException | None = None
         self.schema: pa.Schema | None = None
@@ -67,6 +69,8 @@ class PredictStream:
         assert self._source is not None and self.schema is not None
         for batch in self._source:
             outputs = self.scorer.score(batch)
+            if self.progress is not None:
+                self.progress(batch.num_rows)
             yield pa.RecordBatch.from_arrays(list(batch.columns) + outputs, schema=self.schema)
 
     def _guarded(self) -> t.Iterator[pa.RecordBatch]:
