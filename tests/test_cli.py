@@ -82,7 +82,8 @@ def test_demo_exits_0_and_says_ok() -> None:
     result = run_cli("demo")
     assert result.returncode == 0, result.stderr
     assert "OK" in result.stdout
-    assert "PREDICT(MODEL = (SELECT data FROM models WHERE id = 1)" in result.stdout
+    assert "FROM PREDICT(MODEL = @model, DATA = predict_input AS d, RUNTIME = ONNX)" in result.stdout
+    assert "OPENROWSET(BULK 'sql/examples/house_price.onnx', SINGLE_BLOB)" in result.stdout
     assert "max abs difference" in result.stdout
     assert result.stderr == ""
 
@@ -91,10 +92,10 @@ def test_demo_keeps_its_tables_in_a_database_file(tmp_path: Path) -> None:
     db = tmp_path / "demo.duckdb"
     assert run_cli("demo", "--database", str(db)).returncode == 0
     query = tmp_path / "q.sql"
-    query.write_text("SELECT COUNT(*) AS n FROM models; SELECT COUNT(*) AS n FROM dbo.houses")
+    query.write_text("SELECT COUNT(*) AS n FROM models; SELECT COUNT(*) AS n FROM dbo.house_price_predictions")
     result = run_cli("run", str(query), "--database", str(db), "--format", "json")
     assert result.returncode == 0, result.stderr
-    assert [json.loads(line) for line in result.stdout.splitlines()] == [[{"n": 1}], [{"n": 5000}]]
+    assert [json.loads(line) for line in result.stdout.splitlines()] == [[{"n": 1}], [{"n": 5}]]
 
 
 def test_version() -> None:
