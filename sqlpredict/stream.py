@@ -14,6 +14,9 @@ A scored stream reads DATA from one of two places:
 
 from __future__ import annotations
 
+import os
+import queue
+import threading
 import typing as t
 
 import duckdb
@@ -44,6 +47,8 @@ class PredictStream:
         self._sibling: duckdb.DuckDBPyConnection | None = None
         self._source: pa.RecordBatchReader | None = None
         self._scored: list[pa.RecordBatch] | None = None
+        self._prefetcher: Prefetcher | None = None
+        self.prefetch = os.environ.get("SQLPREDICT_PREFETCH", "1") != "0"
 
     def open(self, con: duckdb.DuckDBPyConnection, streaming: bool) -> None:
         """Start reading DATA; on the user's connection, read and score it all now."""
@@ -86,6 +91,9 @@ class PredictStream:
         assert self.schema is not None
         if self._scored is not None:
             return pa.RecordBatchReader.from_batches(self.schema, iter(self._scored))
+        if self.prefetch:
+            self._prefetcher = Prefetcher(self._guarded(), depth=2)
+            return pa.RecordBatchReader.from_batches(self.schema, iter(self._prefetcher))
         return pa.RecordBatchReader.from_batches(self.schema, self._guarded())
 
     @property
@@ -93,6 +101,9 @@ class PredictStream:
         return self.scorer.rows_scored
 
     def close(self) -> None:
+        if self._prefetcher is not None:
+            self._prefetcher.stop()
+            self._prefetcher = None
         self._source = None
         self._scored = None
         if self._sibling is not None:
@@ -100,3 +111,51 @@ class PredictStream:
                 self._sibling.close()
             finally:
                 self._sibling = None
+
+
+class Prefetcher:
+    """Reads and scores the next batches on a worker thread while DuckDB consumes the current one.
+
+    onnxruntime and DuckDB both release the GIL, so reading DATA, scoring and
+    the user's statement overlap. At most `depth` scored batches wait in memory.
+    """
+
+    _DONE = object()
+
+    def __init__(self, batches: t.Iterator[pa.RecordBatch], depth: int) -> None:
+        self._queue: queue.Queue = queue.Queue(maxsize=depth)
+        self._stopped = threading.Event()
+        self._thread = threading.Thread(target=self._run, args=(batches,), daemon=True, name="sqlpredict-prefetch")
+        self._thread.start()
+
+    def _run(self, batches: t.Iterator[pa.RecordBatch]) -> None:
+        try:
+            for batch in batches:
+                if not self._put(batch):
+                    return
+            self._put(self._DONE)
+        except BaseException as exc:  # handed to the consuming thread, which raises it
+            self._put(exc)
+
+    def _put(self, item: object) -> bool:
+        while not self._stopped.is_set():
+            try:
+                self._queue.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def __iter__(self) -> t.Iterator[pa.RecordBatch]:
+        while True:
+            item = self._queue.get()
+            if item is self._DONE:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+
+    def stop(self) -> None:
+        """The statement is over (finished, failed or interrupted): let the worker end."""
+        self._stopped.set()
+        self._thread.join(timeout=5)
