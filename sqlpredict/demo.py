@@ -30,9 +30,17 @@ FEATURES = ("area_m2", "bedrooms", "age_years", "distance_km")
 TOLERANCE = 1e-4
 
 
+def _examples() -> t.Any:
+    """sql/examples: installed as sqlpredict.examples, or beside the package in a source tree."""
+    try:
+        return resources.files("sqlpredict.examples")
+    except ModuleNotFoundError:
+        return Path(__file__).resolve().parent.parent / "sql" / "examples"
+
+
 def quickstart() -> tuple[str, bytes]:
     """The quickstart script's text and the model file it registers."""
-    examples = resources.files("sqlpredict.examples")
+    examples = _examples()
     return examples.joinpath(SCRIPT).read_text(encoding="utf-8"), examples.joinpath(MODEL).read_bytes()
 
 
