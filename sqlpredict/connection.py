@@ -32,7 +32,7 @@ from .sessions import DEFAULT_CACHE_BYTES, SessionCache, resolve_providers
 from .tsql import BatchRunner
 
 NULL_POLICIES = ("propagate", "error")
-_PREDICT_WORD = re.compile(r"\bPREDICT\s*\(", re.IGNORECASE)
+_PREDICT_WORD = re.compile(r"\b(PREDICT|describe_model)\s*\(", re.IGNORECASE)  # what DuckDB cannot run alone
 _RESULT_TYPES = {"SELECT", "EXPLAIN", "PRAGMA", "CALL", "RELATION", "ANALYZE"}
 _CHANGE_TYPES = {"INSERT", "UPDATE", "DELETE", "MERGE_INTO"}
 
@@ -91,7 +91,6 @@ class Connection:
         self._in_transaction = False
         self._dirty = False  # the open transaction holds uncommitted writes
         self._lock = threading.RLock()
-        self.variables: dict[str, t.Any] = {}
         self._warned_use = False
         self._catalog: Catalog | None = None
         # Called with the number of rows each scored batch held (the CLI shows progress with it).
@@ -347,7 +346,7 @@ class Connection:
         ctx = PlanContext(
             con=self._db, dialect=self.dialect, params=params, cache=self.cache, providers=self.providers,
             null_inputs=self.null_inputs, batch_size=self.batch_size, threads=self.threads,
-            can_stream=not self._dirty, variables=self.variables, temp_names=self.catalog.temp_names,
+            can_stream=not self._dirty, temp_names=self.catalog.temp_names,
             progress=self.progress,
         )
         try:

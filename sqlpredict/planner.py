@@ -19,16 +19,17 @@ from __future__ import annotations
 import itertools
 import os
 import typing as t
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import duckdb
+import pyarrow as pa
 from sqlglot import exp
 
 from .binding import Binding, bind
 from .dialects import PredictSource, to_duckdb
 from .errors import DataError, ProgrammingError, from_duckdb
 from .sessions import SessionCache
-from .stream import PredictStream
+from .stream import PredictStream, StaticRelation
 
 STREAM_PREFIX = "__sqlpredict_stream_"
 _names = itertools.count(1)
@@ -48,7 +49,6 @@ class PlanContext:
     threads: int | None = None
     progress: t.Callable[[int], None] | None = None
     can_stream: bool = True  # False while the transaction holds uncommitted writes
-    variables: dict[str, t.Any] = field(default_factory=dict)
     temp_names: t.Callable[[], set[str]] = set  # the connection's temporary tables and views
 
 
@@ -59,7 +59,7 @@ class PreparedStatement:
     node: exp.Expression
     sql: str
     params: list[t.Any]
-    streams: list[PredictStream]
+    streams: list[PredictStream | StaticRelation]
 
 
 def placeholders(node: exp.Expression) -> list[exp.Placeholder]:
@@ -84,8 +84,11 @@ def prepare(statement: exp.Expression, ctx: PlanContext) -> PreparedStatement:
     if ctx.dialect == "tsql":
         adapt_tsql(statement)
         check_bulk_files(statement)
-    streams: list[PredictStream] = []
+    streams: list[PredictStream | StaticRelation] = []
     try:
+        for table in list(statement.find_all(exp.Table)):
+            if isinstance(table.this, exp.Anonymous) and table.this.name.lower() == "describe_model":
+                streams.append(plan_describe_model(table, ctx))
         while True:
             found = list(statement.find_all(PredictSource))
             if not found:
@@ -219,28 +222,41 @@ def plan_predict(node: PredictSource, ctx: PlanContext) -> PredictStream:
 
 def model_value(node: PredictSource, ctx: PlanContext) -> bytes:
     """Evaluate MODEL = ... to the model's bytes."""
-    expr = node.args["model"]
-    text = expr.sql(dialect=ctx.dialect if ctx.dialect != "tsql" else "tsql")
-    if isinstance(expr, exp.Parameter):
-        name = expr.name.lower()
-        if name not in ctx.variables:
-            raise ProgrammingError(f"PREDICT: MODEL = @{expr.name}: must declare the scalar variable @{expr.name}")
-        value = ctx.variables[name]
-    elif isinstance(expr, exp.Placeholder) and "index" in expr.meta:
-        value = _param(ctx, expr.meta["index"])
-    else:
-        if any(isinstance(c, exp.Column) and c.find_ancestor(exp.Select) is None for c in expr.find_all(exp.Column)):
-            raise ProgrammingError(
-                f"PREDICT: MODEL = {text} is not a value; MODEL takes @variable, ?, (SELECT data FROM models "
-                "WHERE ...) or a 0x... literal"
-            )
-        sql, values = render(exp.select(expr.copy()), ctx.params)
-        try:
-            rows = ctx.con.execute(sql, values).fetchall()
-        except duckdb.Error as exc:
-            raise _model_query_error(exc, text) from exc
-        value = rows[0][0] if rows else None
-    return _model_bytes(value, text)
+    return evaluate_model(node.args["model"], ctx)
+
+
+def evaluate_model(expr: exp.Expression, ctx: PlanContext) -> bytes:
+    """A model value: a parameter, a 0x literal, a scalar subquery (T-SQL variables arrive as parameters)."""
+    text = expr.sql(dialect=ctx.dialect)
+    if isinstance(expr, exp.Placeholder) and "index" in expr.meta:
+        return _model_bytes(_param(ctx, expr.meta["index"]), text)
+    if any(isinstance(c, exp.Column) and c.find_ancestor(exp.Select) is None for c in expr.find_all(exp.Column)):
+        raise ProgrammingError(
+            f"PREDICT: MODEL = {text} is not a value; MODEL takes @variable, ?, (SELECT data FROM models "
+            "WHERE ...) or a 0x... literal"
+        )
+    sql, values = render(exp.select(expr.copy()), ctx.params)
+    try:
+        rows = ctx.con.execute(sql, values).fetchall()
+    except duckdb.Error as exc:
+        raise _model_query_error(exc, text) from exc
+    return _model_bytes(rows[0][0] if rows else None, text)
+
+
+def plan_describe_model(table: exp.Table, ctx: PlanContext) -> StaticRelation:
+    """`FROM describe_model(<model>)`: a model's inputs and outputs as rows (spec 6)."""
+    from .describe import describe_rows
+
+    call = table.this
+    if len(call.expressions) != 1:
+        raise ProgrammingError("describe_model takes one argument: the model's bytes")
+    columns, rows = describe_rows(evaluate_model(call.expressions[0], ctx), ctx.dialect)
+    name = f"{STREAM_PREFIX}{next(_names)}"
+    alias = table.args.get("alias") or exp.TableAlias(this=exp.to_identifier("describe_model"))
+    table.replace(exp.Table(this=exp.to_identifier(name), alias=alias))
+    data = pa.table({column: [row[i] for row in rows] for i, column in enumerate(columns)},
+                    schema=pa.schema([(column, pa.string()) for column in columns]))
+    return StaticRelation(name, data)
 
 
 def _param(ctx: PlanContext, index: int) -> t.Any:

@@ -113,6 +113,21 @@ class PredictStream:
                 self._sibling = None
 
 
+class StaticRelation:
+    """A small table computed before the statement runs (describe_model's rows), registered like a stream."""
+
+    def __init__(self, name: str, table: pa.Table) -> None:
+        self.name = name
+        self.table = table
+        self.error: BaseException | None = None
+
+    def reader(self) -> pa.RecordBatchReader:
+        return self.table.to_reader()
+
+    def close(self) -> None:
+        """Nothing to release."""
+
+
 class Prefetcher:
     """Reads and scores the next batches on a worker thread while DuckDB consumes the current one.
 

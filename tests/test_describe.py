@@ -374,3 +374,21 @@ def test_cli_errors_are_one_paragraph(cli):
     assert "PREDICT: model is corrupt or invalid" in invalid.stderr
     helped = runs["help"]
     assert helped.returncode == 0 and "MODEL.onnx" in helped.stdout and "--dialect" in helped.stdout
+
+
+def test_describe_model_table_function_in_sql_matches_onnxruntime() -> None:
+    """DuckDB dialect: SELECT * FROM describe_model(<blob>) (spec 6), the model read from a table."""
+    import onnxruntime as ort
+
+    from onnx_models import linear
+
+    model = linear(("a", "b"))
+    con = sqlpredict.connect(dialect="duckdb", autocommit=True)
+    cur = con.cursor()
+    cur.execute("CREATE TABLE models AS SELECT 1 AS id, ?::BLOB AS data", [model])
+    rows = cur.execute("SELECT direction, name, onnx_type FROM describe_model((SELECT data FROM models WHERE id = 1)) "
+                       "AS m ORDER BY direction, name").fetchall()
+    session = ort.InferenceSession(model, providers=["CPUExecutionProvider"])
+    expected = sorted([("input", i.name, i.type) for i in session.get_inputs()]
+                      + [("output", o.name, o.type) for o in session.get_outputs()])
+    assert rows == expected
