@@ -1,4 +1,4 @@
-"""The `sqlpredict` command: a demo for newcomers and a runner for .sql scripts.
+"""The `sqlpredict` command: a demo, a runner for .sql scripts, an interactive shell, model descriptions.
 
 Errors reach the user as one paragraph on stderr and exit status 1; the
 traceback is for `--debug`, because a user whose PREDICT does not bind needs
@@ -11,8 +11,10 @@ import argparse
 import os
 import re
 import sys
+import textwrap
 import traceback
 import typing as t
+import warnings
 
 from . import output
 
@@ -25,6 +27,7 @@ def main(argv: t.Sequence[str] | None = None) -> int:
     """Entry point of the console script and of `python -m sqlpredict`; returns the exit status."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    _brief_warnings()
     if not getattr(args, "handler", None):
         parser.print_help(sys.stderr)
         return 2
@@ -59,6 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")
     _add_demo(commands, common)
     _add_run(commands, common)
+    _add_shell(commands, common)
     _add_describe(commands, common)
     return parser
 
@@ -78,10 +82,11 @@ def _add_demo(commands: t.Any, common: argparse.ArgumentParser) -> None:
 
 def _add_run(commands: t.Any, common: argparse.ArgumentParser) -> None:
     run = commands.add_parser(
-        "run", parents=[common], help="run the statements of a .sql file and print their results",
-        description="Run every statement of FILE (separated by ';') on one connection, print each "
-                    "result set, and commit at the end. If a statement fails, nothing is committed "
-                    "and the exit status is 1.",
+        "run", parents=[common], help="run a .sql script batch by batch and print every result set",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description=textwrap.fill("Run FILE on one connection, batch by batch, printing each batch's "
+                                  "result sets as soon as it has run."),
+        epilog=_RUN_EPILOG,
     )
     run.add_argument("file", metavar="FILE.sql", help="the script to run ('-' reads standard input)")
     run.add_argument("--database", default=":memory:", metavar="PATH",
@@ -91,6 +96,62 @@ def _add_run(commands: t.Any, common: argparse.ArgumentParser) -> None:
     run.add_argument("--format", choices=output.FORMATS, default="table", dest="fmt",
                      help="how result sets are printed (default: table)")
     run.set_defaults(handler=_cmd_run)
+
+
+_RUN_EPILOG = """\
+batches:
+  tsql     a batch ends at a line holding only GO, as in sqlcmd; variables live for one batch
+  duckdb   every statement (ended by ';') is a batch, as in the duckdb shell
+
+transactions:
+  Each batch runs in a transaction that is committed when the batch succeeds
+  (sqlcmd's autocommit, one batch at a time). At the first error the failing
+  batch is rolled back whole, the batches before it stay committed, the
+  message names the line the batch starts on, and the exit status is 1.
+  BEGIN TRANSACTION ... COMMIT may span batches; a transaction still open at
+  the end of the script is rolled back, as SQL Server does on disconnect.
+
+output:
+  table    aligned columns; also "(N rows affected)" after INSERT, UPDATE,
+           DELETE and MERGE unless SET NOCOUNT ON
+  csv      one CSV table per result set, separated by a blank line
+  json     one JSON array of row objects per result set, one per line
+
+  On a terminal, a statement that scores for more than a second shows rows
+  scored and rows per second on stderr; nothing extra when stderr is piped.
+"""
+
+
+def _add_shell(commands: t.Any, common: argparse.ArgumentParser) -> None:
+    shell = commands.add_parser(
+        "shell", parents=[common], help="an interactive SQL shell with PREDICT",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description=textwrap.fill(
+            "Type statements and see their results, as in the sqlite3 and duckdb shells. A statement runs "
+            "when a line ends with ';' (or, in T-SQL, at a line holding only GO); each one is committed when "
+            "it succeeds. With standard input not a terminal, the statements are read from it without "
+            "prompts, so the shell can be scripted."),
+        epilog=_SHELL_EPILOG,
+    )
+    shell.add_argument("--database", default=":memory:", metavar="PATH",
+                       help="DuckDB database file (default: a fresh in-memory database)")
+    shell.add_argument("--dialect", choices=("tsql", "duckdb"), default="tsql",
+                       help="the SQL typed at the prompt (default: tsql)")
+    shell.add_argument("--format", choices=output.FORMATS, default="table", dest="fmt",
+                       help="how result sets are printed (default: table; .format changes it)")
+    shell.set_defaults(handler=_cmd_shell)
+
+
+_SHELL_EPILOG = """\
+commands at the prompt:
+  .help                     list these commands
+  .format table|csv|json    how result sets are printed
+  .tables                   the tables and views of the database
+  .quit, .exit              leave (so does Ctrl-D)
+
+  Ctrl-C clears the line being typed, or stops the running statement.
+  History is kept in ~/.sqlpredict_history.
+"""
 
 
 def _add_describe(commands: t.Any, common: argparse.ArgumentParser) -> None:
@@ -141,15 +202,34 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 def _cmd_run(args: argparse.Namespace) -> int:
     import sqlpredict
 
-    script = _read_script(args.file)
-    con = sqlpredict.connect(args.database, dialect=args.dialect)
+    from .runner import Session, split_script
+
+    parts = split_script(_read_script(args.file), args.dialect)
+    session = Session(sqlpredict.connect(args.database, dialect=args.dialect), args.fmt)
     try:
-        cursor = con.cursor().execute(script)
-        _print_results(cursor, args.fmt, sys.stdout)
-        con.commit()
+        for part in parts:
+            _run_part(session, part, "batch" if args.dialect == "tsql" else "statement")
     finally:
-        con.close()
+        if session.close():
+            print("sqlpredict: the script ended inside a transaction (BEGIN TRANSACTION without COMMIT); "
+                  "it was rolled back", file=sys.stderr)
     return EXIT_OK
+
+
+def _run_part(session: t.Any, part: t.Any, noun: str) -> None:
+    """One batch; an error is reported with the line the batch starts on, Ctrl-C as an interrupt."""
+    try:
+        session.execute(part)
+    except Exception as exc:
+        if session.interrupted:
+            raise KeyboardInterrupt from exc
+        raise ScriptError(exc, f"{noun} starting at line {part.line}") from exc
+
+
+def _cmd_shell(args: argparse.Namespace) -> int:
+    from .shell import run_shell
+
+    return run_shell(database=args.database, dialect=args.dialect, fmt=args.fmt, debug=args.debug)
 
 
 def _read_script(path: str) -> str:
@@ -159,19 +239,16 @@ def _read_script(path: str) -> str:
         return f.read()
 
 
-def _print_results(cursor: t.Any, fmt: str, out: t.TextIO) -> None:
-    """Every result set of the script, in order, blank-line separated in table and csv formats."""
-    first = True
-    while cursor.description is not None:
-        if not first and fmt != "json":
-            out.write("\n")
-        output.write(output.from_cursor(cursor), fmt, out)
-        first = False
-        if not cursor.nextset():
-            break
-
-
 # ------------------------------------------------------------------ errors
+
+
+class ScriptError(Exception):
+    """An error of one batch of a script, with where the batch starts (the error is its __cause__)."""
+
+    def __init__(self, error: BaseException, where: str) -> None:
+        super().__init__(str(error))
+        self.error = error
+        self.where = where
 
 
 def _silence_stdout() -> None:
@@ -181,20 +258,37 @@ def _silence_stdout() -> None:
 
 
 def _report_error(exc: BaseException, *, debug: bool) -> int:
-    """One paragraph on stderr: the engine's own message for sqlpredict errors, the type for others."""
-    import sqlpredict
-
+    """One paragraph on stderr, and the exit status for a failure."""
     if debug:
         traceback.print_exc()
-    if isinstance(exc, sqlpredict.Error):
-        text = f"sqlpredict: error: {_paragraph(str(exc))}"
-    elif isinstance(exc, OSError):
-        text = f"sqlpredict: error: {exc.strerror or exc}: {exc.filename}" if exc.filename else f"sqlpredict: error: {exc}"
-    else:
-        text = (f"sqlpredict: internal error: {type(exc).__name__}: {_paragraph(str(exc))}"
-                + ("" if debug else " (run again with --debug for the traceback)"))
-    print(text, file=sys.stderr)
+    where = ""
+    if isinstance(exc, ScriptError):
+        exc, where = exc.error, exc.where
+    print(error_text(exc, debug=debug, where=where), file=sys.stderr)
     return EXIT_ERROR
+
+
+def error_text(exc: BaseException, *, debug: bool = False, where: str = "") -> str:
+    """The message: the engine's own for sqlpredict errors, the type for others; `where` is appended."""
+    import sqlpredict
+
+    suffix = f"\n(in the {where})" if where else ""
+    if isinstance(exc, sqlpredict.Error):
+        return f"sqlpredict: error: {_paragraph(str(exc))}{suffix}"
+    if isinstance(exc, OSError):
+        text = f"{exc.strerror or exc}: {exc.filename}" if exc.filename else str(exc)
+        return f"sqlpredict: error: {text}{suffix}"
+    return (f"sqlpredict: internal error: {type(exc).__name__}: {_paragraph(str(exc))}{suffix}"
+            + ("" if debug else " (run again with --debug for the traceback)"))
+
+
+def _brief_warnings() -> None:
+    """Engine warnings (USE, three-part names) as one line each, without Python's source line."""
+    def show(message: t.Any, category: type, filename: str, lineno: int, file: t.Any = None,
+             line: str | None = None) -> None:
+        print(f"sqlpredict: warning: {_paragraph(str(message))}", file=file or sys.stderr)
+
+    warnings.showwarning = show
 
 
 def _paragraph(message: str) -> str:

@@ -13,6 +13,8 @@ import decimal
 import io
 import json
 import math
+import threading
+import time
 import typing as t
 import uuid
 
@@ -41,6 +43,13 @@ def from_cursor(cursor: t.Any) -> ResultSet:
     """The cursor's current result set, fetched whole (the table format needs every width)."""
     description = cursor.description or []
     return ResultSet([d[0] for d in description], [str(d[1]) for d in description], cursor.fetchall())
+
+
+def from_result(columns: list[str], types: list[str], table: t.Any) -> ResultSet:
+    """A statement's Arrow result as rows, converted as the cursor converts them (HUGEINT, INTERVAL...)."""
+    from .cursor import _to_rows  # the one conversion to Python values, shared with fetchall
+
+    return ResultSet(list(columns), list(types), _to_rows(table, list(types)))
 
 
 def write(result: ResultSet, fmt: str, out: t.TextIO) -> None:
@@ -189,4 +198,93 @@ def _float32_text(value: float) -> str:
     return str(single)
 
 
-__all__ = ["FORMATS", "ResultSet", "from_cursor", "write", "format_table", "format_csv", "format_json"]
+# ------------------------------------------------------------------ a stream of results
+
+
+class ResultPrinter:
+    """Prints result sets as they arrive, as one stream in one format.
+
+    Table and csv results are separated by a blank line, json results are one
+    line each. Row counts of INSERT/UPDATE/DELETE/MERGE ("(3 rows affected)",
+    as sqlcmd prints them) appear only in the table format, so csv and json
+    stay machine-readable.
+    """
+
+    def __init__(self, out: t.TextIO, fmt: str) -> None:
+        self.out = out
+        self.fmt = fmt
+        self._first = True
+
+    def result(self, result: ResultSet) -> None:
+        """Print one result set."""
+        self._separate()
+        write(result, self.fmt, self.out)
+
+    def rows_affected(self, count: int) -> None:
+        """Print a DML statement's row count (table format only)."""
+        if self.fmt != "table":
+            return
+        self._separate()
+        self.out.write(f"({count} {'row' if count == 1 else 'rows'} affected)\n")
+
+    def _separate(self) -> None:
+        if not self._first and self.fmt != "json":
+            self.out.write("\n")
+        self._first = False
+
+
+# ------------------------------------------------------------------ progress
+
+
+class ProgressLine:
+    """One updating line on a terminal while PREDICT scores: rows scored and rows per second.
+
+    Drawn only once a statement has run `delay` seconds, redrawn at most every
+    `interval` seconds (scoring calls `add` once per batch, from any thread),
+    and erased by `finish`, so short statements and piped output never see it.
+    """
+
+    def __init__(self, stream: t.TextIO, *, delay: float = 1.0, interval: float = 0.25) -> None:
+        self.stream = stream
+        self.delay = delay
+        self.interval = interval
+        self._lock = threading.Lock()
+        self._start = self._drawn_at = time.monotonic()
+        self._rows = 0
+        self._shown = False
+
+    def start(self) -> None:
+        """A statement begins: count from zero."""
+        with self._lock:
+            self._start = time.monotonic()
+            self._rows = 0
+
+    def add(self, rows: int) -> None:
+        """A batch of `rows` was scored; redraw when it is time to."""
+        with self._lock:
+            self._rows += rows
+            now = time.monotonic()
+            elapsed = now - self._start
+            if elapsed < self.delay or (self._shown and now - self._drawn_at < self.interval):
+                return
+            rate = self._rows / elapsed if elapsed > 0 else 0.0
+            self._write(f"\r{self._rows:,} rows scored, {rate:,.0f} rows/s\x1b[K")
+            self._shown, self._drawn_at = True, now
+
+    def finish(self) -> None:
+        """Erase the line, so what follows starts on a clean line."""
+        with self._lock:
+            if self._shown:
+                self._write("\r\x1b[K")
+                self._shown = False
+
+    def _write(self, text: str) -> None:
+        try:
+            self.stream.write(text)
+            self.stream.flush()
+        except (OSError, ValueError):  # the terminal went away: progress is not worth failing for
+            pass
+
+
+__all__ = ["FORMATS", "ResultSet", "from_cursor", "from_result", "write", "format_table", "format_csv",
+           "format_json", "ResultPrinter", "ProgressLine"]

@@ -5,8 +5,12 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
+import select
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -104,7 +108,7 @@ def test_version() -> None:
     assert result.stdout.strip() == f"sqlpredict {sqlpredict.__version__}"
 
 
-@pytest.mark.parametrize("command", [[], ["demo"], ["run"]])
+@pytest.mark.parametrize("command", [[], ["demo"], ["run"], ["shell"], ["describe"]])
 def test_help(command: list[str]) -> None:
     result = run_cli(*command, "--help")
     assert result.returncode == 0, result.stderr
@@ -268,3 +272,260 @@ def test_float32_columns_print_short_and_round_trip() -> None:
 def test_json_writes_non_finite_floats_as_strings() -> None:
     result = output.ResultSet(["x"], ["DOUBLE"], [(float("nan"),), (float("inf"),), (None,)])
     assert json.loads(output.format_json(result)) == [{"x": "NaN"}, {"x": "Infinity"}, {"x": None}]
+
+
+# ------------------------------------------------------------------ run, batch by batch
+
+BATCHES = """\
+CREATE TABLE t (a INT);
+INSERT INTO t VALUES (1), (2);
+SELECT a FROM t ORDER BY a;
+GO
+-- batch 2 starts on line 5
+UPDATE t SET a = a * 10 WHERE a = 2
+SELECT SUM(a) AS total FROM t
+GO
+INSERT INTO t VALUES (3)
+SELECT * FROM no_such_table
+GO
+SELECT 'never' AS reached
+"""
+
+
+def test_run_prints_each_batch_in_order_and_stops_at_the_first_error(tmp_path: Path) -> None:
+    path = tmp_path / "batches.sql"
+    path.write_text(BATCHES)
+    result = run_cli("run", str(path))
+    assert result.returncode == 1
+    assert result.stdout == ("(2 rows affected)\n\na\n-\n1\n2\n(2 rows)\n\n"
+                             "(1 row affected)\n\ntotal\n-----\n   21\n(1 row)\n")
+    # the failing batch printed nothing: it was rolled back whole
+    assert "never" not in result.stdout
+    assert result.stderr.startswith("sqlpredict: error: ") and "no_such_table" in result.stderr
+    assert "batch starting at line 9" in result.stderr
+    assert "Traceback" not in result.stderr and "\n\n" not in result.stderr.strip()
+
+
+def test_run_commits_each_batch_and_rolls_back_the_failing_one(tmp_path: Path) -> None:
+    db = tmp_path / "batches.duckdb"
+    path = tmp_path / "batches.sql"
+    path.write_text(BATCHES)
+    assert run_cli("run", str(path), "--database", str(db)).returncode == 1
+    with sqlpredict.connect(str(db)) as con:  # reopened: what the first two batches did was committed
+        rows = con.cursor().execute("SELECT a FROM t ORDER BY a").fetchall()
+    assert rows == [(1,), (20,)]  # the INSERT of the failing batch was rolled back with it
+
+
+def test_run_csv_and_json_stay_machine_readable(tmp_path: Path) -> None:
+    path = tmp_path / "ok.sql"
+    path.write_text(BATCHES.split("GO\nINSERT")[0])
+    as_json = run_cli("run", str(path), "--format", "json")
+    assert as_json.returncode == 0, as_json.stderr
+    assert [json.loads(line) for line in as_json.stdout.splitlines()] == [[{"a": 1}, {"a": 2}], [{"total": 21}]]
+    as_csv = run_cli("run", str(path), "--format", "csv")
+    assert as_csv.returncode == 0, as_csv.stderr
+    blocks = [list(csv.reader(io.StringIO(block))) for block in as_csv.stdout.split("\n\n")]
+    assert blocks == [[["a"], ["1"], ["2"]], [["total"], ["21"]]]
+
+
+def test_nocount_on_hides_row_counts() -> None:
+    result = run_cli("run", "-", stdin="SET NOCOUNT ON; CREATE TABLE t (a INT); INSERT INTO t VALUES (1)\n"
+                                       "GO\nDELETE FROM t\nGO\nSET NOCOUNT OFF\nINSERT INTO t VALUES (5)")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "(1 row affected)\n"
+
+
+def test_run_duckdb_dialect_runs_statement_by_statement(tmp_path: Path) -> None:
+    db = tmp_path / "duck.duckdb"
+    script = "CREATE TABLE t AS SELECT 1::UTINYINT AS a;\nSELECT a FROM t;\n\nINSERT INTO t VALUES (2);\nSELECT a +;\n"
+    result = run_cli("run", "-", "--dialect", "duckdb", "--database", str(db), "--format", "json", stdin=script)
+    assert result.returncode == 1
+    assert result.stdout == '[{"a": 1}]\n'
+    assert "statement starting at line 5" in result.stderr and "Traceback" not in result.stderr
+    with sqlpredict.connect(str(db), dialect="duckdb") as con:
+        assert con.cursor().execute("SELECT COUNT(*) FROM t").fetchone() == (2,)
+
+
+def test_piped_stderr_gets_no_progress(tmp_path: Path) -> None:
+    """A PREDICT that scores for over a second, with stderr a pipe: stderr stays empty."""
+    path = tmp_path / "long.sql"
+    path.write_text(f"SELECT COUNT(*) AS n FROM {long_predict(100_000_000)}")
+    started = time.monotonic()
+    result = run_cli("run", str(path), "--format", "csv")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == ["n", "100000000"]
+    assert result.stderr == ""
+    assert time.monotonic() - started > 1.0  # long enough that a terminal would have shown progress
+
+
+def long_predict(rows: int) -> str:
+    """A PREDICT over `rows` generated rows: no table to fill, so it starts scoring at once."""
+    model = make_model().hex()
+    return (f"PREDICT(MODEL = 0x{model}, DATA = (SELECT CAST(i AS REAL) AS x1, CAST(i AS REAL) AS x2 "
+            f"FROM range({rows}) AS r(i)) AS d) WITH (score FLOAT) AS p")
+
+
+# ------------------------------------------------------------------ shell through a pipe
+
+
+SHELL_INPUT = """\
+CREATE TABLE t (a INT, b VARCHAR);
+INSERT INTO t
+VALUES (1, 'x;y'),
+       (2, 'z');
+SELECT a, b
+FROM t
+ORDER BY a
+GO
+.tables
+SELECT * FROM no_such_table;
+.format json
+DECLARE @n INT = 2
+SELECT a FROM t WHERE a = @n
+GO
+.format csv
+SELECT b FROM t WHERE a = 1; -- a comment after the ;
+.nonsense
+SELECT COUNT(*) AS n
+FROM t"""
+
+
+def test_shell_reads_statements_from_a_pipe() -> None:
+    result = run_cli("shell", stdin=SHELL_INPUT)
+    assert result.returncode == 0, result.stderr
+    assert "sqlpredict>" not in result.stdout and "...>" not in result.stdout  # no prompts when piped
+    assert result.stdout == (
+        "(2 rows affected)\n\n"
+        "a  b\n-  ---\n1  x;y\n2  z\n(2 rows)\n\n"
+        "schema  name  type\n------  ----  ----------\nmain    t     BASE TABLE\n(1 row)\n"
+        '[{"a": 2}]\n\n'
+        "b\nx;y\n\n"
+        "n\n2\n"  # the last statement runs at end of input without ';'
+    )
+    errors = result.stderr.splitlines()
+    assert errors[0].startswith("sqlpredict: error: ") and "no_such_table" in errors[0]
+    assert "line 10 of the input" in result.stderr
+    assert errors[-1] == "sqlpredict: error: unknown command .nonsense; .help lists the commands"
+    assert "Traceback" not in result.stderr
+
+
+def test_shell_help_quit_and_duckdb_dialect(tmp_path: Path) -> None:
+    db = tmp_path / "shell.duckdb"
+    result = run_cli("shell", "--dialect", "duckdb", "--database", str(db), "--format", "csv",
+                     stdin=".help\nCREATE TABLE t AS SELECT 42 AS a;\nSELECT a\n  FROM t;\n.quit\nSELECT 1;\n")
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""
+    help_text, rest = result.stdout.split("\n\n", 1)[0], result.stdout
+    assert ".format table|csv|json" in help_text and ".tables" in help_text and ".quit" in help_text
+    assert rest.endswith("a\n42\n")  # nothing after .quit ran
+    with sqlpredict.connect(str(db), dialect="duckdb") as con:  # the shell committed it
+        assert con.cursor().execute("SELECT a FROM t").fetchall() == [(42,)]
+
+
+# ------------------------------------------------------------------ on a terminal (pty)
+
+pty = pytest.importorskip("pty", reason="no pseudo-terminals on this platform")
+
+
+class Terminal:
+    """sqlpredict on a pseudo-terminal, as a person runs it: Ctrl-C is a keystroke."""
+
+    def __init__(self, *args: str, home: Path) -> None:
+        env = {**os.environ, "HOME": str(home), "TERM": "dumb"}
+        self.pid, self.fd = pty.fork()
+        if self.pid == 0:  # the child: the terminal is its controlling terminal
+            os.execve(sys.executable, [sys.executable, "-m", "sqlpredict", *args], env)
+        self.seen = b""
+        self.pos = 0  # what expect has matched so far
+
+    def expect(self, text: bytes, timeout: float = 10.0) -> bytes:
+        """Read until `text` appears after the last match; the output up to and including it."""
+        start, deadline = self.pos, time.monotonic() + timeout
+        while text not in self.seen[start:]:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{text!r} did not appear; the terminal shows {self.seen[-500:]!r}")
+            ready, _, _ = select.select([self.fd], [], [], 0.1)
+            if ready:
+                try:
+                    chunk = os.read(self.fd, 65536)
+                except OSError:  # the child has exited
+                    chunk = b""
+                if not chunk:
+                    raise AssertionError(f"{text!r} did not appear before exit; {self.seen[-500:]!r}")
+                self.seen += chunk
+        self.pos = self.seen.index(text, start) + len(text)
+        return self.seen[start:self.pos]
+
+    def send(self, text: bytes) -> None:
+        os.write(self.fd, text)
+
+    def key(self, control: bytes) -> None:
+        """A control key at the prompt, once readline waits for it (a key typed in the very instant
+        the prompt appears can reach Python before readline listens: CPython's race, not a user's)."""
+        time.sleep(0.3)
+        os.write(self.fd, control)
+
+    def wait(self, timeout: float = 10.0) -> int:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            pid, status = os.waitpid(self.pid, os.WNOHANG)
+            if pid:
+                os.close(self.fd)
+                return os.waitstatus_to_exitcode(status)
+            try:
+                if select.select([self.fd], [], [], 0.1)[0]:
+                    self.seen += os.read(self.fd, 65536)
+            except OSError:
+                time.sleep(0.05)
+        os.kill(self.pid, signal.SIGKILL)
+        raise AssertionError(f"sqlpredict did not exit; the terminal shows {self.seen[-500:]!r}")
+
+
+def test_progress_line_on_a_terminal(tmp_path: Path) -> None:
+    path = tmp_path / "long.sql"
+    path.write_text(f"SELECT COUNT(*) AS n FROM {long_predict(10**11)}")
+    term = Terminal("run", str(path), home=tmp_path)
+    shown = term.expect(b" rows/s")  # after about a second of scoring
+    assert b" rows scored, " in shown
+    term.expect(b" rows/s")  # it updates
+    term.send(b"\x03")  # Ctrl-C
+    assert term.wait() == 130
+    tail = term.seen.rsplit(b"rows/s", 1)[1]
+    assert b"\r\x1b[K" in tail  # the progress line was cleared before the message
+    assert b"sqlpredict: interrupted" in tail and b"Traceback" not in term.seen
+
+
+def test_ctrl_c_interrupts_a_long_predict_in_the_shell(tmp_path: Path) -> None:
+    term = Terminal("shell", home=tmp_path)
+    term.expect(b"sqlpredict> ")
+    term.send(f"SELECT COUNT(*) AS n FROM {long_predict(10**11)};\r".encode())
+    term.expect(b" rows/s")
+    started = time.monotonic()
+    term.send(b"\x03")
+    stopped = term.expect(b"sqlpredict> ")
+    assert time.monotonic() - started < 5
+    assert b"sqlpredict: error: " in stopped and b"Interrupt" in stopped and b"Traceback" not in stopped
+    term.send(b"SELECT 41 + 1 AS answer;\r")  # the shell goes on, and so does the connection
+    assert b"    42" in term.expect(b"(1 row)")
+    term.expect(b"sqlpredict> ")
+    term.send(b"SELECT 1,\r")
+    term.expect(b"...> ")
+    term.key(b"\x03")  # Ctrl-C drops the unfinished statement
+    term.expect(b"sqlpredict> ")
+    term.send(b".quit\r")
+    assert term.wait() == 0
+    assert (tmp_path / ".sqlpredict_history").exists()
+
+
+def test_shell_works_without_a_writable_home(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    home.write_text("")  # a file: nothing can be written under it, even by root
+    term = Terminal("shell", home=home)
+    term.expect(b"sqlpredict> ")
+    term.send(b"SELECT 7 AS seven;\r")
+    term.expect(b"(1 row)")
+    term.expect(b"sqlpredict> ")
+    term.key(b"\x04")  # Ctrl-D
+    assert term.wait() == 0
+    assert b"Traceback" not in term.seen and b"error" not in term.seen
+    assert home.read_text() == ""
