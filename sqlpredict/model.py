@@ -11,6 +11,7 @@ import hashlib
 from dataclasses import dataclass
 
 import onnx
+from google.protobuf.descriptor import FieldDescriptor
 from google.protobuf.message import DecodeError
 from onnx import ModelProto, TensorProto
 
@@ -58,7 +59,9 @@ def parse_model(blob: bytes) -> ModelProto:
         raise ProgrammingError(f"PREDICT: model is corrupt or invalid: it is not an ONNX protobuf ({exc})") from exc
     if not proto.HasField("graph") or not proto.graph.node and not proto.graph.output:
         raise ProgrammingError("PREDICT: model is corrupt or invalid: the bytes hold no ONNX graph")
+    check_text_fields(proto)
     refuse_files_and_libraries(proto)
+    check_value_types(proto)
     try:
         onnx.checker.check_model(proto)
     except (onnx.checker.ValidationError, Exception) as exc:  # noqa: BLE001 - the checker raises several types
@@ -106,6 +109,77 @@ def refuse_files_and_libraries(proto: ModelProto) -> None:
             f"PREDICT: model is refused: it uses operators from custom domain(s) {', '.join(custom)}, "
             "which need a custom operator library; sqlpredict never loads libraries for a model value"
         )
+
+
+def check_text_fields(proto: ModelProto) -> None:
+    """Every string field must be text.
+
+    ONNX's protobuf schema is proto2, whose string fields the Python runtime
+    hands back as bytes when they are not valid UTF-8 (one flipped bit in a
+    name does it). Names and domains are joined, compared and shown in
+    messages; bytes there would raise TypeError far from here.
+    """
+    string = FieldDescriptor.TYPE_STRING
+    stack: list = [proto]
+    while stack:
+        message = stack.pop()
+        for field, value in message.ListFields():
+            if field.type == FieldDescriptor.TYPE_MESSAGE:
+                if _is_repeated(field):
+                    stack.extend(value)
+                else:
+                    stack.append(value)
+            elif field.type == string:
+                values = value if _is_repeated(field) else [value]
+                if any(not isinstance(v, str) for v in values):
+                    raise ProgrammingError(
+                        f"PREDICT: model is corrupt or invalid: field {message.DESCRIPTOR.name}.{field.name} "
+                        "is not valid UTF-8 text"
+                    )
+
+
+def _is_repeated(field: FieldDescriptor) -> bool:
+    repeated = getattr(field, "is_repeated", None)  # protobuf 6 has is_repeated; older ones label
+    return bool(repeated) if repeated is not None else field.label == FieldDescriptor.LABEL_REPEATED
+
+
+_KNOWN_ELEM_TYPES = {v for v in TensorProto.DataType.values() if v != TensorProto.UNDEFINED}
+
+
+def check_value_types(proto: ModelProto) -> None:
+    """Every graph input and output must have a type this onnx knows.
+
+    onnx.checker does not look at the element types of graph inputs and
+    outputs, and a bit flip readily makes one 99 or 0: describing such a
+    value (and binding it) would fail with a KeyError, not a PREDICT: error.
+    """
+    for value in list(proto.graph.input) + list(proto.graph.output):
+        problem = _type_problem(value.type)
+        if problem:
+            raise ProgrammingError(
+                f"PREDICT: model is corrupt or invalid: graph value '{value.name}' has {problem}"
+            )
+
+
+def _type_problem(tp: onnx.TypeProto, depth: int = 0) -> str | None:
+    kind = tp.WhichOneof("value")
+    if depth > 8:
+        return "a type nested too deeply"
+    if kind == "tensor_type":
+        elem = tp.tensor_type.elem_type
+        return None if elem in _KNOWN_ELEM_TYPES else f"an unknown element type ({elem})"
+    if kind == "sequence_type":
+        return _type_problem(tp.sequence_type.elem_type, depth + 1)
+    if kind == "map_type":
+        if tp.map_type.key_type not in _KNOWN_ELEM_TYPES:
+            return f"an unknown map key type ({tp.map_type.key_type})"
+        return _type_problem(tp.map_type.value_type, depth + 1)
+    if kind == "optional_type":
+        return _type_problem(tp.optional_type.elem_type, depth + 1)
+    if kind == "sparse_tensor_type":
+        elem = tp.sparse_tensor_type.elem_type
+        return None if elem in _KNOWN_ELEM_TYPES else f"an unknown element type ({elem})"
+    return f"no type ({kind or 'unset'})"
 
 
 def _tensor_info(value: onnx.ValueInfoProto) -> TensorInfo:

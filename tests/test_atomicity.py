@@ -1,0 +1,200 @@
+"""An INSERT ... SELECT ... FROM PREDICT that fails partway leaves the target exactly as before.
+
+Failures come late, after several batches were scored (batch_size is small):
+a NULL at about 70% of the rows under null_inputs="error", a value that
+overflows the declared output type in a late row, and a model that fails on
+certain values (a Reshape whose shape is computed from the input). Each runs
+in autocommit mode, in an explicit transaction with and without earlier
+writes, and with DATA from a committed table (streamed from a sibling
+connection) and from a temp table (scored on the user's connection). The
+target's row count and checksum must not change, and the connection must run
+the next statement normally.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from onnx import TensorProto, helper, numpy_helper
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import onnx_models  # noqa: E402
+
+import sqlpredict  # noqa: E402
+from sqlpredict import stream as stream_module  # noqa: E402
+
+ROWS = 200
+BATCH = 16
+BAD_ROW = 140  # 70% of the way through: batch 9 of 13
+LINEAR = onnx_models.linear()
+
+
+def reshape_by_value() -> bytes:
+    """y = Reshape(f0, [-1, floor(max(f0 in batch))]): fine while every f0 < 2, fails on a batch holding f0 = 3."""
+    nodes = [
+        helper.make_node("ReduceMax", ["f0"], ["m"], keepdims=0),
+        helper.make_node("Floor", ["m"], ["mf"]),
+        helper.make_node("Cast", ["mf"], ["mi"], to=TensorProto.INT64),
+        helper.make_node("Reshape", ["mi", "one"], ["k"]),
+        helper.make_node("Concat", ["minus1", "k"], ["shape"], axis=0),
+        helper.make_node("Reshape", ["f0", "shape"], ["r"]),
+        helper.make_node("Add", ["r", "f1"], ["score"]),
+    ]
+    inits = [numpy_helper.from_array(np.array([1], dtype=np.int64), "one"),
+             numpy_helper.from_array(np.array([-1], dtype=np.int64), "minus1")]
+    return onnx_models.make(
+        nodes,
+        [helper.make_tensor_value_info("f0", TensorProto.FLOAT, ["N", 1]),
+         helper.make_tensor_value_info("f1", TensorProto.FLOAT, ["N", 1])],
+        [helper.make_tensor_value_info("score", TensorProto.FLOAT, ["N", 1])],
+        inits,
+    )
+
+
+RESHAPE = reshape_by_value()
+
+# failure -> (model, WITH type, expected error class, what the bad row holds)
+FAILURES = {
+    "null": (LINEAR, "FLOAT", sqlpredict.DataError),
+    "overflow": (LINEAR, "SMALLINT", sqlpredict.DataError),
+    "model_error": (RESHAPE, "FLOAT", sqlpredict.OperationalError),
+}
+
+
+def source_rows(failure: str) -> list[tuple]:
+    rows = []
+    for i in range(ROWS):
+        f0, f1 = 1.0 + (i % 7) / 10.0, float(i % 5)
+        if i == BAD_ROW:
+            if failure == "null":
+                f0 = None
+            elif failure == "overflow":
+                f0 = 50000.0  # 2*f0 - 3*f1 + 0.5 > 32767
+            else:
+                f0 = 3.0
+        rows.append((i, f0, f1))
+    return rows
+
+
+def snapshot(con) -> tuple:
+    return con.cursor().execute(
+        "SELECT COUNT(*), SUM(id), SUM(CAST(score * 1000 AS BIGINT)), "
+        "string_agg(CAST(id AS VARCHAR) || ':' || CAST(score AS VARCHAR), ',' ORDER BY id, score) FROM target"
+    ).fetchall()[0]
+
+
+@pytest.fixture
+def paths(monkeypatch):
+    """Records which path each PREDICT took (True: streamed from a sibling connection)."""
+    seen: list[bool] = []
+    original = stream_module.PredictStream.open
+
+    def spy(self, con, streaming):
+        seen.append(streaming)
+        return original(self, con, streaming)
+
+    monkeypatch.setattr(stream_module.PredictStream, "open", spy)
+    return seen
+
+
+def setup(failure: str, autocommit: bool):
+    con = sqlpredict.connect(autocommit=True, batch_size=BATCH,
+                             null_inputs="error" if failure == "null" else "propagate")
+    cur = con.cursor()
+    cur.execute("CREATE TABLE target (id INT, score FLOAT)")
+    cur.executemany("INSERT INTO target VALUES (?, ?)", [(-i, i * 0.25) for i in range(1, 31)])
+    cur.execute("CREATE TABLE src (id INT, f0 REAL, f1 REAL)")
+    cur.executemany("INSERT INTO src VALUES (?, ?, ?)", source_rows(failure))
+    cur.execute("CREATE TABLE #src (id INT, f0 REAL, f1 REAL)")
+    cur.executemany("INSERT INTO #src VALUES (?, ?, ?)", source_rows(failure))
+    con.autocommit = autocommit
+    return con
+
+
+def insert_sql(source: str, declared: str) -> str:
+    return (f"INSERT INTO target (id, score) SELECT d.id, p.score "
+            f"FROM PREDICT(MODEL = ?, DATA = {source} AS d, RUNTIME = ONNX) WITH (score {declared}) AS p")
+
+
+@pytest.mark.parametrize("failure", list(FAILURES))
+@pytest.mark.parametrize("mode", ["autocommit", "transaction", "transaction_after_writes"])
+@pytest.mark.parametrize("source", ["src", "#src"])
+def test_failed_insert_leaves_target_unchanged(failure, mode, source, paths):
+    model, declared, error = FAILURES[failure]
+    con = setup(failure, autocommit=(mode == "autocommit"))
+    before = snapshot(con)
+    batches: list[int] = []
+    con.progress = batches.append
+    cur = con.cursor()
+    if mode == "transaction_after_writes":
+        cur.execute("INSERT INTO target VALUES (1000, 1.5)")
+        cur.execute("DELETE FROM target WHERE id = -1")
+    before_statement = snapshot(con)
+    with pytest.raises(error) as info:
+        cur.execute(insert_sql(source, declared), [model])
+    assert str(info.value).startswith("PREDICT:"), str(info.value)
+    if "rolled back" in str(info.value):  # the transaction could not go on (XACT_ABORT ON): all undone
+        assert mode == "transaction_after_writes"
+        assert snapshot(con) == before
+    else:  # only the statement failed: the transaction's earlier writes are still there
+        assert snapshot(con) == before_statement
+    # It failed late: several batches were scored before the bad one.
+    assert len(batches) >= 3, batches
+    # The path is the one meant: a temp table or earlier writes score on the user's connection.
+    assert paths == [source == "src" and mode != "transaction_after_writes"], paths
+    con.progress = None
+    if mode != "autocommit":
+        con.rollback()
+    assert snapshot(con) == before
+    # The connection keeps working: the same INSERT on good rows lands and commits.
+    good = f"{source} WHERE id <> {BAD_ROW}" if not source.startswith("#") else source
+    if source.startswith("#"):
+        cur.execute(f"DELETE FROM {source} WHERE id = {BAD_ROW}")
+    else:
+        good = "(SELECT * FROM src WHERE id <> 140)"
+    cur.execute(insert_sql(good, "FLOAT"), [model])
+    assert cur.rowcount == ROWS - 1
+    con.commit()
+    after = snapshot(con)
+    assert after[0] == before[0] + ROWS - 1
+    expected = _expected_scores(model, failure)
+    got = dict(con.cursor().execute("SELECT id, score FROM target WHERE id >= 0").fetchall())
+    assert got == pytest.approx(expected)
+    con.close()
+
+
+def _expected_scores(model: bytes, failure: str) -> dict[int, float]:
+    rows = [r for r in source_rows(failure) if r[0] != BAD_ROW]
+    f0 = np.array([r[1] for r in rows], dtype=np.float32).reshape(-1, 1)
+    f1 = np.array([r[2] for r in rows], dtype=np.float32).reshape(-1, 1)
+    if model is RESHAPE:  # scored batch by batch; every good batch's max is < 2
+        out = (f0 + f1).reshape(-1)
+    else:
+        out = onnx_models.run_direct(model, {"f0": f0, "f1": f1})[0].reshape(-1)
+    return {r[0]: float(v) for r, v in zip(rows, out)}
+
+
+@pytest.mark.parametrize("dialect", ["tsql", "duckdb"])
+def test_failed_create_table_as_and_update_leave_nothing(dialect):
+    """Other writing statements fail whole as well: CREATE TABLE AS and UPDATE ... FROM PREDICT."""
+    con = sqlpredict.connect(dialect=dialect, autocommit=True, batch_size=BATCH, null_inputs="error")
+    cur = con.cursor()
+    cur.execute("CREATE TABLE src (id INT, f0 REAL, f1 REAL)")
+    cur.executemany("INSERT INTO src VALUES (?, ?, ?)", source_rows("null"))
+    cur.execute("CREATE TABLE target (id INT, score DOUBLE)")
+    cur.executemany("INSERT INTO target VALUES (?, ?)", [(i, 0.0) for i in range(ROWS)])
+    before = snapshot(con)
+    with pytest.raises(sqlpredict.DataError):
+        cur.execute("CREATE TABLE made AS SELECT d.id, p.score FROM PREDICT(MODEL = ?, DATA = src AS d) "
+                    "WITH (score REAL) AS p", [LINEAR])
+    with pytest.raises(sqlpredict.ProgrammingError):
+        cur.execute("SELECT * FROM made")
+    with pytest.raises(sqlpredict.DataError):
+        cur.execute("UPDATE target SET score = s.score FROM (SELECT d.id, p.score FROM PREDICT(MODEL = ?, "
+                    "DATA = src AS d) WITH (score REAL) AS p) AS s WHERE target.id = s.id", [LINEAR])
+    assert snapshot(con) == before
+    assert cur.execute("SELECT COUNT(*) FROM target").fetchall() == [(ROWS,)]

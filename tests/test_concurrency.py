@@ -1,0 +1,182 @@
+"""Threads and interrupts: 8 threads on one connection, every result exact; interrupt() stops PREDICT.
+
+Threads each use their own cursor on one shared connection, mixing models
+and tables (committed tables stream from a sibling connection, a temp table
+scores on the user's connection), for a sustained period. Every result must
+equal onnxruntime run directly, every thread must finish before its
+deadline, the session cache must stay within its byte bound, and the
+process's memory must not keep growing from round to round.
+
+`run_threads` and `interrupt_once` are reused by benchmarks/stress.py.
+"""
+
+from __future__ import annotations
+
+import gc
+import random
+import sys
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import psutil
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import onnx_models  # noqa: E402
+
+import sqlpredict  # noqa: E402
+
+THREADS = 8
+MODELS = [onnx_models.linear(weights=(1.0 + k, -0.5 * k), bias=float(k)) for k in range(12)]
+MODELS += [onnx_models.linear(names=("f0", "f1", "f2"), weights=(0.5, k, -1.0), bias=-float(k)) for k in range(6)]
+CACHE_BYTES = 3 * max(len(m) for m in MODELS)
+TABLES = {"t_small": 150, "t_big": 2000, "#t_temp": 400}
+
+
+def table_values(name: str) -> dict[str, np.ndarray]:
+    n = TABLES[name]
+    rng = np.random.default_rng(abs(hash(name)) % 1000)
+    return {c: rng.normal(size=n).astype(np.float32) * 10 for c in ("f0", "f1", "f2")}
+
+
+def make_connection(cache_bytes: int = CACHE_BYTES, batch_size: int = 256):
+    con = sqlpredict.connect(autocommit=True, session_cache_bytes=cache_bytes, batch_size=batch_size)
+    cur = con.cursor()
+    for name in TABLES:
+        values = table_values(name)
+        cur.execute(f"CREATE TABLE {name} (id INT, f0 REAL, f1 REAL, f2 REAL)")
+        cur.executemany(f"INSERT INTO {name} VALUES (?, ?, ?, ?)",
+                        [(i, float(values["f0"][i]), float(values["f1"][i]), float(values["f2"][i]))
+                         for i in range(TABLES[name])])
+    return con
+
+
+def expected(model: bytes, table: str) -> list[float]:
+    values = table_values(table)
+    names = ["f0", "f1", "f2"] if model in MODELS[12:] else ["f0", "f1"]
+    feeds = {n: values[n].reshape(-1, 1) for n in names}
+    return [float(v) for v in onnx_models.run_direct(model, feeds)[0].reshape(-1)]
+
+
+EXPECTED = {(i, t): expected(m, t) for i, m in enumerate(MODELS) for t in TABLES}
+QUERY = ("SELECT d.id, p.score FROM PREDICT(MODEL = ?, DATA = {table} AS d, RUNTIME = ONNX) "
+         "WITH (score REAL) AS p ORDER BY d.id")
+
+
+def run_threads(con, seconds: float, seed: int, threads: int = THREADS, deadline_slack: float = 30.0) -> dict:
+    """8 threads score random (model, table) pairs for `seconds`; returns counts; raises on any broken guarantee."""
+    stop = time.monotonic() + seconds
+    failures: list[str] = []
+    counts = {"queries": 0, "rows": 0, "max_cache_len": 0, "max_cache_bytes": 0}
+    lock = threading.Lock()
+
+    def work(k: int) -> None:
+        rng = random.Random(seed * 100 + k)
+        cur = con.cursor()
+        try:
+            while time.monotonic() < stop:
+                i = rng.randrange(len(MODELS))
+                table = rng.choice(list(TABLES))
+                rows = cur.execute(QUERY.format(table=table), [MODELS[i]]).fetchall()
+                got = [r[1] for r in rows]
+                ok = [r[0] for r in rows] == list(range(TABLES[table])) and got == EXPECTED[(i, table)]
+                size, length = con.cache.size_bytes, len(con.cache)
+                with lock:
+                    counts["queries"] += 1
+                    counts["rows"] += len(rows)
+                    counts["max_cache_len"] = max(counts["max_cache_len"], length)
+                    counts["max_cache_bytes"] = max(counts["max_cache_bytes"], size)
+                    if not ok:
+                        failures.append(f"thread {k}: model {i} on {table}: result differs from onnxruntime")
+                    if size > con.cache.max_bytes:
+                        failures.append(f"thread {k}: cache holds {size} bytes > bound {con.cache.max_bytes}")
+        except BaseException as exc:  # noqa: BLE001
+            with lock:
+                failures.append(f"thread {k}: {type(exc).__name__}: {exc}")
+
+    workers = [threading.Thread(target=work, args=(k,), daemon=True) for k in range(threads)]
+    for w in workers:
+        w.start()
+    hard = time.monotonic() + seconds + deadline_slack
+    for w in workers:
+        w.join(max(0.0, hard - time.monotonic()))
+    alive = [w.name for w in workers if w.is_alive()]
+    assert not alive, f"threads still running after their deadline (deadlock?): {alive}"
+    assert not failures, "\n".join(failures[:10])
+    return counts
+
+
+def rss_mb() -> float:
+    return psutil.Process().memory_info().rss / 2**20
+
+
+def test_eight_threads_one_connection_exact_and_bounded():
+    con = make_connection()
+    rss = []
+    total = 0
+    for round_ in range(4):
+        counts = run_threads(con, seconds=1.0, seed=round_)
+        total += counts["queries"]
+        assert counts["max_cache_bytes"] <= CACHE_BYTES
+        assert len(con.cache) <= len(MODELS)
+        gc.collect()
+        rss.append(rss_mb())
+    assert total >= 40, f"only {total} queries ran: the threads did not get to work"
+    assert con.cache.loads > len(con.cache), "no eviction happened: the bound was not exercised"
+    # Memory: after a warm-up round, later rounds must not keep adding (allowance for allocator noise).
+    assert rss[-1] - rss[1] < 40, f"RSS grew across rounds: {rss}"
+    con.close()
+
+
+# ------------------------------------------------------------------ interrupts
+
+LONG_SOURCE = "(SELECT CAST(i % 1000 AS REAL) AS f0, CAST(i % 7 AS REAL) AS f1 FROM range(200000000) r(i)) AS d"
+
+
+def interrupt_once(path: str, dialect: str = "duckdb", after: float = 0.7) -> dict:
+    """Start a long PREDICT, interrupt it from another thread; return timings; raise if a guarantee breaks."""
+    con = sqlpredict.connect(dialect=dialect, autocommit=path == "streaming", batch_size=8192)
+    cur = con.cursor()
+    if path == "on_connection":
+        # Earlier uncommitted writes: PREDICT scores on the user's connection before the statement runs.
+        cur.execute("CREATE TABLE marker (x INT)")
+        cur.execute("INSERT INTO marker VALUES (1)")
+    sql = (f"SELECT SUM(p.score) FROM PREDICT(MODEL = ?, DATA = {LONG_SOURCE}) WITH (score REAL) AS p")
+    outcome: dict = {}
+
+    def run() -> None:
+        start = time.monotonic()
+        try:
+            cur.execute(sql, [onnx_models.linear()])
+            outcome["result"] = "finished"
+        except BaseException as exc:  # noqa: BLE001
+            outcome["result"] = exc
+        outcome["ended"] = time.monotonic()
+        outcome["started"] = start
+
+    worker = threading.Thread(target=run, daemon=True)
+    worker.start()
+    time.sleep(after)
+    sent = time.monotonic()
+    con.interrupt()
+    worker.join(30)
+    assert not worker.is_alive(), "PREDICT still running 30 s after interrupt()"
+    result = outcome["result"]
+    assert isinstance(result, sqlpredict.OperationalError), f"{type(result).__name__}: {result}"
+    latency = outcome["ended"] - sent
+    after_rows = con.cursor().execute(
+        "SELECT p.score FROM PREDICT(MODEL = ?, DATA = (SELECT CAST(1 AS REAL) AS f0, CAST(2 AS REAL) AS f1) AS d) "
+        "WITH (score REAL) AS p", [onnx_models.linear()]).fetchall()
+    assert after_rows == [(pytest.approx(-3.5),)]
+    con.close()
+    return {"latency": latency, "message": str(result)[:120]}
+
+
+@pytest.mark.parametrize("path", ["streaming", "on_connection"])
+@pytest.mark.parametrize("dialect", ["duckdb", "tsql"])
+def test_interrupt_stops_a_long_predict(path, dialect):
+    timing = interrupt_once(path, dialect)
+    assert timing["latency"] < 2.0, timing
