@@ -85,6 +85,8 @@ class Connection:
             self._db: duckdb.DuckDBPyConnection | None = duckdb.connect(database, read_only=read_only)
             # Table names must never resolve to Python variables of the calling code.
             self._db.execute("SET python_enable_replacements = false")
+            # DuckDB's own progress bar writes to stdout, into whatever the caller prints there.
+            self._db.execute("SET enable_progress_bar = false")
         except duckdb.Error as exc:
             raise from_duckdb(exc) from exc
         self._autocommit = autocommit
@@ -266,6 +268,10 @@ class Connection:
                 return self._control_statement(control)
             if isinstance(statement, exp.Command) and not statement.find(PredictSource):
                 raise NotSupportedError(f"sqlpredict does not run this statement: {statement.sql(dialect='tsql')}")
+        else:
+            control = _text_transaction_control(statement)
+            if control:
+                return self._control_statement(control)
         self._begin_if_needed()
         if isinstance(statement, exp.Expression):
             stored = self._catalog_statement(statement)
@@ -435,6 +441,19 @@ def _transaction_control(statement: exp.Expression) -> str | None:
     if isinstance(statement, exp.Rollback):
         return "ROLLBACK"
     return None
+
+
+_TEXT_CONTROL = re.compile(r"^\s*(BEGIN|START|COMMIT|END|ROLLBACK|ABORT)\b(?:\s+(?:TRANSACTION|WORK))?\s*;?\s*$",
+                           re.IGNORECASE)
+
+
+def _text_transaction_control(statement: str) -> str | None:
+    """BEGIN / COMMIT / ROLLBACK written in DuckDB SQL, so the connection's transaction state follows them."""
+    match = _TEXT_CONTROL.match(statement)
+    if match is None:
+        return None
+    word = match.group(1).upper()
+    return {"BEGIN": "BEGIN", "START": "BEGIN", "COMMIT": "COMMIT", "END": "COMMIT"}.get(word, "ROLLBACK")
 
 
 def _marker_count(statement: exp.Expression | str) -> int:

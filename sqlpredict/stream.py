@@ -23,7 +23,7 @@ import duckdb
 import pyarrow as pa
 
 from .binding import Binding
-from .errors import Error, from_duckdb
+from .errors import OperationalError, from_duckdb
 from .scoring import Scorer
 from .sessions import CompiledModel
 
@@ -70,9 +70,23 @@ class PredictStream:
             finally:
                 self._source = None
 
+    def _read(self) -> t.Iterator[pa.RecordBatch]:
+        """DATA's batches; a failure while reading (an interrupt, an I/O error) is a PEP 249 error."""
+        assert self._source is not None
+        while True:
+            try:
+                batch = self._source.read_next_batch()
+            except StopIteration:
+                return
+            except duckdb.Error as exc:
+                raise from_duckdb(exc) from exc
+            except (OSError, pa.ArrowException) as exc:
+                raise OperationalError(f"PREDICT: reading DATA stopped: {exc}") from exc
+            yield batch
+
     def _score_all(self) -> t.Iterator[pa.RecordBatch]:
-        assert self._source is not None and self.schema is not None
-        for batch in self._source:
+        assert self.schema is not None
+        for batch in self._read():
             outputs = self.scorer.score(batch)
             if self.progress is not None:
                 self.progress(batch.num_rows)
