@@ -26,7 +26,7 @@ import pyarrow as pa
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from models import make_session, providers  # noqa: E402
-from workloads import (HAND, HAND_ALL, PANDAS, PLAIN, PREDICT, PREDICT_ALL, UDF,  # noqa: E402
+from workloads import (HAND, HAND_ALL, PANDAS, PLAIN, PREDICT, PREDICT_ALL, PREDICT_NO_PREFETCH, UDF,  # noqa: E402
                        Output, Workload)
 
 BATCH_ROWS = 65536  # the hand loop's batch, the same as sqlpredict's default batch_size
@@ -122,9 +122,11 @@ def _finish(db, w: Workload, sql: str):
     return cursor.fetchall() if w.sink == "aggregate" else None
 
 
-def system_predict(job: dict, w: Workload, all_then_filter: bool = False) -> System:
+def system_predict(job: dict, w: Workload, all_then_filter: bool = False, prefetch: bool = True) -> System:
     """sqlpredict: one SQL statement, results written by DuckDB itself."""
     import sqlpredict
+
+    os.environ["SQLPREDICT_PREFETCH"] = "1" if prefetch else "0"  # this child process only
 
     con = sqlpredict.connect(job["db"], dialect="duckdb", autocommit=True, providers=providers())
     cur = con.cursor()
@@ -268,6 +270,7 @@ SYSTEMS = {
     PREDICT_ALL: lambda job, w: system_predict(job, w, all_then_filter=True),
     HAND_ALL: lambda job, w: system_hand_loop(job, w, all_then_filter=True),
     PLAIN: system_plain_select,
+    PREDICT_NO_PREFETCH: lambda job, w: system_predict(job, w, prefetch=False),
 }
 
 

@@ -20,6 +20,7 @@ PANDAS = "pandas"
 PREDICT_ALL = "predict_all_then_filter"
 HAND_ALL = "hand_all_then_filter"
 PLAIN = "plain_select"
+PREDICT_NO_PREFETCH = "predict_no_prefetch"
 MAIN_SYSTEMS = [HAND, PREDICT, UDF, PANDAS]
 
 SYSTEM_LABELS = {
@@ -30,6 +31,7 @@ SYSTEM_LABELS = {
     PREDICT_ALL: "PREDICT, score all then filter",
     HAND_ALL: "hand loop, score all then filter",
     PLAIN: "same SELECT without PREDICT",
+    PREDICT_NO_PREFETCH: "PREDICT, prefetch off",
 }
 
 
@@ -100,9 +102,9 @@ def workloads(sizes: Sizes, work: str) -> list[Workload]:
     tenth_parquet = parquet_source(work, "big_tenth.parquet")
     return [
         Workload("a", "linear regression, 8 inputs", "linear", "linear", "big", sizes.big, SCORE,
-                 MAIN_SYSTEMS + [PLAIN]),
+                 MAIN_SYSTEMS + [PLAIN, PREDICT_NO_PREFETCH]),
         Workload("b", "random forest, 100 trees depth 8", "forest", "forest", "mid", sizes.mid, VARIABLE,
-                 MAIN_SYSTEMS),
+                 MAIN_SYSTEMS + [PREDICT_NO_PREFETCH]),
         Workload("c", "classifier, label + probabilities", "classifier", "classifier", "mid", sizes.mid, CLASSES,
                  MAIN_SYSTEMS),
         Workload("d", "(b) WHERE d.f0 < 0.01", "forest", "forest", "mid", sizes.mid, VARIABLE,
