@@ -12,7 +12,7 @@ import functools
 import logging
 import typing as t
 
-from sqlglot import exp, tokens
+from sqlglot import exp
 from sqlglot.dialects.duckdb import DuckDB as _DuckDB
 from sqlglot.dialects.tsql import TSQL as _TSQL
 from sqlglot.tokens import TokenType

@@ -307,7 +307,7 @@ def _data_query(node: PredictSource, data: exp.Expression) -> exp.Select:
 def _visible_ctes(node: exp.Expression) -> list[exp.CTE]:
     """CTEs in scope at a PREDICT: those of enclosing WITHs defined before it."""
     ctes: list[exp.CTE] = []
-    child, parent = node, node.parent
+    parent = node.parent
     while parent is not None:
         with_ = parent.args.get("with_")
         if isinstance(with_, exp.With):
@@ -317,7 +317,7 @@ def _visible_ctes(node: exp.Expression) -> list[exp.CTE]:
                     break
                 own.append(cte)
             ctes = own + ctes
-        child, parent = parent, parent.parent
+        parent = parent.parent
     return ctes
 
 

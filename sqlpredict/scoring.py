@@ -44,11 +44,9 @@ class Scorer:
         self.compiled = compiled
         self.binding = binding
         self.null_inputs = null_inputs
-        self.tensor_outputs = [o for o in binding.outputs]
         for out in binding.outputs:
             _check_declared_cast(out)
         self.output_types = [self._result_type(o) for o in binding.outputs]
-        self.rows_scored = 0
 
     def _result_type(self, out: OutputBinding) -> pa.DataType:
         if out.declared_type is not None:
@@ -68,7 +66,6 @@ class Scorer:
         else:
             names = [o.output.name for o in self.binding.outputs]
             values = run_session(self.compiled, names, feeds)
-        self.rows_scored += scored
         return [self._column(out, value, valid, n, scored, typ)
                 for out, value, typ in zip(self.binding.outputs, values, self.output_types)]
 

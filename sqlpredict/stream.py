@@ -110,10 +110,6 @@ class PredictStream:
             return pa.RecordBatchReader.from_batches(self.schema, iter(self._prefetcher))
         return pa.RecordBatchReader.from_batches(self.schema, self._guarded())
 
-    @property
-    def rows_scored(self) -> int:
-        return self.scorer.rows_scored
-
     def close(self) -> None:
         if self._prefetcher is not None:
             self._prefetcher.stop()

@@ -19,8 +19,6 @@ import pickle
 import random
 import subprocess
 import sys
-import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
