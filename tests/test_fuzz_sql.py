@@ -70,6 +70,10 @@ def predict_clause(draw) -> str:
         with_part = f"\n WITH {open_}{', '.join(cols)}{close}"
     tail = draw(st.sampled_from(TAILS))
     junk_end = draw(st.sampled_from(JUNK)) if draw(st.integers(0, 5)) == 0 else ""
+    if tail.endswith("WHERE") and junk_end == "?":
+        # `WHERE ?` is a well-formed statement: the model bytes bound there are a DataError (BLOB is
+        # not BOOLEAN), not a malformed PREDICT clause, which is what this generator is for.
+        junk_end = ""
     prefix = draw(st.sampled_from(["SELECT * FROM ", "SELECT *\nFROM\n  ", "SELECT p.score FROM ",
                                    "INSERT INTO out_t SELECT p.score FROM "]))
     return f"{prefix}PREDICT({sep.join(args)}){with_part}{tail} {junk_end}"
