@@ -29,7 +29,7 @@ if t.TYPE_CHECKING:
 from .catalog import Catalog, uses_predict
 from .planner import PlanContext, PreparedStatement, prepare, adapt_tsql
 from .sessions import DEFAULT_CACHE_BYTES, SessionCache, resolve_providers
-from .tsql import BatchRunner
+from .tsql import BatchRunner, check_marker_count, marker_count
 
 NULL_POLICIES = ("propagate", "error")
 _PREDICT_WORD = re.compile(r"\b(PREDICT|describe_model)\s*\(", re.IGNORECASE)  # what DuckDB cannot run alone
@@ -92,6 +92,9 @@ class Connection:
         self._autocommit = autocommit
         self._in_transaction = False
         self._dirty = False  # the open transaction holds uncommitted writes
+        self._user_transaction = False  # opened by a BEGIN statement, not implied by PEP 249
+        # SET NOCOUNT's state: T-SQL clients (the CLI) print DML row counts only while it is OFF.
+        self.nocount = False
         self._lock = threading.RLock()
         self._warned_use = False
         self._catalog: Catalog | None = None
@@ -134,6 +137,11 @@ class Connection:
     @property
     def closed(self) -> bool:
         return self._db is None
+
+    @property
+    def in_user_transaction(self) -> bool:
+        """A BEGIN TRANSACTION statement has run and its COMMIT or ROLLBACK has not (nor a rollback on error)."""
+        return self._user_transaction and self._in_transaction
 
     @property
     def autocommit(self) -> bool:
@@ -182,6 +190,7 @@ class Connection:
             if sql in ("COMMIT", "ROLLBACK"):
                 self._in_transaction = False
                 self._dirty = False
+                self._user_transaction = False
 
     def begin_if_needed(self) -> None:
         """Open the implicit transaction PEP 249 implies, unless in autocommit mode."""
@@ -199,16 +208,8 @@ class Connection:
             if self.dialect == "tsql":
                 return BatchRunner(self).run(operation, params)
             statements = self._split(operation)
-            results = []
-            used = 0
-            for statement in statements:
-                results.append(self._run_statement(statement, params))
-                used += _marker_count(statement)
-            if used != len(params) and not (used == 0 and not params):
-                raise ProgrammingError(
-                    f"the statement has {used} parameter markers (?) but {len(params)} values were given"
-                )
-            return results
+            check_marker_count(sum(count for _, count in statements), params)
+            return [self._run_statement(statement, params) for statement, _ in statements]
 
     def call_procedure(self, name: str, params: t.Sequence[t.Any]) -> tuple[list[ResultSet], list[t.Any]]:
         """Run a stored procedure for Cursor.callproc: (result sets, parameters with OUTPUT values)."""
@@ -247,18 +248,20 @@ class Connection:
                     except duckdb.Error:
                         pass
 
-    def _split(self, operation: str) -> list[exp.Expression | str]:
-        """Statements as sqlglot trees (T-SQL, or DuckDB SQL with PREDICT) or as DuckDB text."""
-        if self.dialect == "duckdb" and not _PREDICT_WORD.search(operation) and not self.catalog.objects("VIEW"):
+    def _split(self, operation: str) -> list[tuple[exp.Expression | str, int]]:
+        """DuckDB SQL as statements and their `?` counts: sqlglot trees where PREDICT or a stored view
+        needs planning, else DuckDB's own text (its parser counts the markers, not '?' inside strings)."""
+        if not _PREDICT_WORD.search(operation) and not self.catalog.objects("VIEW"):
             assert self._db is not None
             try:
-                return [s.query for s in self._db.extract_statements(operation)]
+                return [(s.query, len(s.named_parameters)) for s in self._db.extract_statements(operation)]
             except duckdb.Error as exc:
                 raise from_duckdb(exc) from exc
         try:
-            return list(parse(self.dialect, operation))
+            trees = parse(self.dialect, operation)
         except (ParseError, TokenError) as exc:
             raise ProgrammingError(parse_error_text(exc)) from exc
+        return [(tree, marker_count(tree)) for tree in trees]
 
     def _run_statement(self, statement: exp.Expression | str, params: t.Sequence[t.Any]) -> ResultSet:
         assert self._db is not None
@@ -419,6 +422,7 @@ class Connection:
             if not self._in_transaction:
                 self._run_control("BEGIN TRANSACTION")
                 self._in_transaction = True
+            self._user_transaction = True
         elif self._in_transaction:
             self._run_control(control)
         return ResultSet([], [], None, -1)
@@ -454,12 +458,6 @@ def _text_transaction_control(statement: str) -> str | None:
         return None
     word = match.group(1).upper()
     return {"BEGIN": "BEGIN", "START": "BEGIN", "COMMIT": "COMMIT", "END": "COMMIT"}.get(word, "ROLLBACK")
-
-
-def _marker_count(statement: exp.Expression | str) -> int:
-    if isinstance(statement, str):
-        return statement.count("?")
-    return sum(1 for p in statement.find_all(exp.Placeholder) if "index" in p.meta)
 
 
 __all__ = ["connect", "Connection", "ResultSet"]

@@ -10,32 +10,21 @@ to the user's COMMIT or ROLLBACK, across batches.
 
 from __future__ import annotations
 
-import re
 import sys
 import threading
 import typing as t
 from dataclasses import dataclass
 
 from sqlglot.errors import TokenError
-from sqlglot.tokens import Token, TokenType
+from sqlglot.tokens import TokenType
 
 from . import output
 from .dialects import get_dialect
 from .errors import OperationalError
-from .procedures import is_create_procedure
 from .script import split_batches
 
 if t.TYPE_CHECKING:
     from .connection import Connection, ResultSet
-
-# Words that may change the transaction or NOCOUNT; a batch without them is not tokenized again
-# (a model written as a hex literal is megabytes of text, and hex has none of these letters).
-_CONTROL_WORDS = re.compile(r"\b(?:BEGIN|START|COMMIT|ROLLBACK|ABORT|NOCOUNT)\b", re.IGNORECASE)
-_END_WORD = re.compile(r"\bEND\b", re.IGNORECASE)
-_TRAN_WORDS = {"TRAN", "TRANSACTION", "DISTRIBUTED", "WORK"}
-_QUOTED = {TokenType.IDENTIFIER, *(tt for name, tt in TokenType.__members__.items() if name.endswith("_STRING")),
-           TokenType.STRING}
-
 
 @dataclass(frozen=True)
 class Part:
@@ -92,52 +81,6 @@ def _has_tokens(text: str) -> bool:
         return bool(text.strip())
 
 
-def control_events(text: str, dialect: str, *, explicit: bool = False) -> list[str]:
-    """BEGIN, COMMIT, ROLLBACK, NOCOUNT ON and NOCOUNT OFF, in the order the batch runs them.
-
-    `explicit` says a user transaction is open, when END (DuckDB's COMMIT) matters too.
-    """
-    if not (_CONTROL_WORDS.search(text) or (explicit and _END_WORD.search(text))):
-        return []
-    if dialect == "tsql" and is_create_procedure(text):
-        return []  # a procedure's body runs when it is called, not when it is stored
-    try:
-        tokens = get_dialect(dialect).tokenize(text)
-    except TokenError:
-        return []
-    events = []
-    for i, token in enumerate(tokens):
-        event = _event(tokens, i, dialect)
-        if event:
-            events.append(event)
-    return events
-
-
-def _event(tokens: list[Token], i: int, dialect: str) -> str | None:
-    word = tokens[i].text.upper()
-    after = tokens[i + 1].text.upper() if i + 1 < len(tokens) else ";"
-    starts = i == 0 or tokens[i - 1].token_type == TokenType.SEMICOLON
-    if tokens[i].token_type in _QUOTED:
-        return None
-    if dialect == "tsql":
-        if word == "BEGIN" and after in _TRAN_WORDS:
-            return "BEGIN"
-        if word in ("COMMIT", "ROLLBACK"):
-            return word
-        if word == "NOCOUNT" and i > 0 and tokens[i - 1].text.upper() == "SET" and after in ("ON", "OFF"):
-            return f"NOCOUNT {after}"
-        return None
-    if not starts:
-        return None
-    if (word == "BEGIN" and after in ({";"} | _TRAN_WORDS)) or (word == "START" and after == "TRANSACTION"):
-        return "BEGIN"
-    if word in ("COMMIT", "END") and after in ({";"} | _TRAN_WORDS):
-        return "COMMIT"
-    if word in ("ROLLBACK", "ABORT"):
-        return "ROLLBACK"
-    return None
-
-
 class Session:
     """A connection that runs batches and prints what they return.
 
@@ -154,8 +97,6 @@ class Session:
         self.printer = output.ResultPrinter(self.out, fmt)
         err = err or sys.stderr
         self.progress = output.ProgressLine(err) if _is_terminal(err) else None
-        self.explicit = False  # the user's BEGIN TRANSACTION awaits its COMMIT or ROLLBACK
-        self.nocount = False
         self.interrupted = False  # Ctrl-C stopped the last batch
         self._stop = threading.Event()
         connection.progress = self._on_progress
@@ -173,45 +114,34 @@ class Session:
 
         A failure rolls the batch back (the user's open transaction, if any, is the user's) and raises.
         """
-        events = control_events(part.text, self.dialect, explicit=self.explicit)
         try:
             results = self._run(part.padded)
         except BaseException:
-            if not self.explicit and not self.connection.closed:
+            if not self.connection.closed and not self.connection.in_user_transaction:
                 self.connection.rollback()
             raise
-        self._apply(events)
         self.print_results(results)
-        if not self.explicit:
+        if not self.connection.in_user_transaction:
             self.connection.commit()
 
     def print_results(self, results: t.Sequence[ResultSet]) -> None:
         """Every result set, and DML row counts unless SET NOCOUNT ON; flushed, so pipes see each batch.
 
-        NOCOUNT is read from the batch's text, not tracked per statement: the last SET NOCOUNT of a
-        batch holds for all of that batch's counts (scripts set it at the top).
+        NOCOUNT is the connection's state once the batch has run: the last SET NOCOUNT of a batch
+        holds for all of that batch's counts (scripts set it at the top).
         """
         for result in results:
             if result.table is not None:
                 self.printer.result(output.from_result(result.columns, result.types, result.table))
-            elif result.rowcount >= 0 and not self.nocount:
+            elif result.rowcount >= 0 and not self.connection.nocount:
                 self.printer.rows_affected(result.rowcount)
         self.out.flush()
 
     def close(self) -> bool:
         """Close the connection; True when it rolled back a transaction the user left open."""
-        left_open = self.explicit and not self.connection.closed
+        left_open = not self.connection.closed and self.connection.in_user_transaction
         self.connection.close()
         return left_open
-
-    def _apply(self, events: list[str]) -> None:
-        for event in events:
-            if event == "BEGIN":
-                self.explicit = True
-            elif event in ("COMMIT", "ROLLBACK"):
-                self.explicit = False
-            else:
-                self.nocount = event == "NOCOUNT ON"
 
     def _run(self, text: str) -> list[ResultSet]:
         """Run on a worker thread; Ctrl-C interrupts the statement and raises its OperationalError."""
@@ -277,4 +207,4 @@ def _is_terminal(stream: t.TextIO) -> bool:
         return False
 
 
-__all__ = ["Part", "Session", "split_script", "control_events"]
+__all__ = ["Part", "Session", "split_script"]

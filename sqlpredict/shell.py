@@ -206,7 +206,7 @@ class Shell:
         try:
             rows = con.cursor().execute(_TABLES_SQL).fetchall()
             rows += [("main", name, "VIEW (PREDICT)") for name in sorted(con.catalog.objects("VIEW"))]
-            if not self.session.explicit:
+            if not con.in_user_transaction:
                 con.commit()
         except Exception as exc:  # noqa: BLE001
             self._report(exc)

@@ -76,6 +76,11 @@ def marker_count(tree: exp.Expression) -> int:
     return sum(1 for p in tree.find_all(exp.Placeholder) if "index" in p.meta and "variable" not in p.meta)
 
 
+def check_marker_count(used: int, params: t.Sequence[t.Any]) -> None:
+    if used != len(params):
+        raise ProgrammingError(f"the statement has {used} parameter markers (?) but {len(params)} values were given")
+
+
 def bind_variables(tree: exp.Expression, variables: Variables, params: list[t.Any], line: int) -> None:
     """Replace each @name by a parameter holding its value (appended to `params`)."""
     for node in list(tree.find_all(exp.Parameter)):
@@ -99,33 +104,45 @@ class BatchRunner:
         self.connection = connection
 
     def run(self, operation: str, params: t.Sequence[t.Any]) -> list[ResultSet]:
-        results: list[ResultSet] = []
-        used = 0
+        """Read the whole operation first, so a wrong number of `?` values is refused before anything runs."""
+        batches: list[tuple[str, list[tuple[Statement, exp.Expression | ProgrammingError]]]] = []
+        used, readable = 0, True
         for batch in split_batches(operation):
-            variables = Variables()
             if is_create_procedure(batch.text):
-                self.create_procedure(batch.text)
+                batches.append((batch.text, []))
                 continue
-            used = self.run_statements(batch.text, batch.line, params, variables, used, results)
-        if used != len(params):
-            raise ProgrammingError(
-                f"the statement has {used} parameter markers (?) but {len(params)} values were given"
-            )
+            parsed: list[tuple[Statement, exp.Expression | ProgrammingError]] = []
+            for statement in split_statements(batch.text, batch.line):
+                try:
+                    tree: exp.Expression | ProgrammingError = parse_statement(statement, used)
+                except ProgrammingError as exc:  # raised where it stands, after the statements before it
+                    tree, readable = exc, False
+                else:
+                    used += marker_count(tree)
+                parsed.append((statement, tree))
+            batches.append((batch.text, parsed))
+        if readable:
+            check_marker_count(used, params)
+        results: list[ResultSet] = []
+        for text, parsed in batches:
+            if not parsed:
+                self.create_procedure(text)
+            else:
+                self.run_statements(parsed, params, Variables(), results)
         return results
 
-    def run_statements(self, text: str, line: int, params: t.Sequence[t.Any], variables: Variables,
-                       offset: int, results: list[ResultSet]) -> int:
-        """Run a batch's statements, appending their results; returns the `?` markers read so far."""
-        for statement in split_statements(text, line):
-            tree = parse_statement(statement, offset)
-            offset += marker_count(tree)
+    def run_statements(self, parsed: list[tuple[Statement, exp.Expression | ProgrammingError]],
+                       params: t.Sequence[t.Any], variables: Variables, results: list[ResultSet]) -> None:
+        """Run one batch's statements, appending their results."""
+        for statement, tree in parsed:
+            if isinstance(tree, ProgrammingError):
+                raise tree
             if isinstance(tree, (exp.Execute, exp.ExecuteSql)):
                 results.extend(self.execute(tree, statement, list(params), variables))
                 continue
             result = self.run_statement(tree, statement, list(params), variables)
             if result is not None:
                 results.append(result)
-        return offset
 
     def run_statement(self, tree: exp.Expression, statement: Statement, params: list[t.Any],
                       variables: Variables) -> ResultSet | None:
@@ -212,7 +229,8 @@ class BatchRunner:
             if value is not None and not (isinstance(value, exp.Var) and value.name.upper() == "DEFAULT"):
                 variable.value = self.evaluate(value, variable, statement, params, caller)
         results: list[ResultSet] = []
-        self.run_statements(proc.body, statement.line + proc.body_line - 1, [], own, 0, results)
+        body = split_statements(proc.body, statement.line + proc.body_line - 1)
+        self.run_statements([(s, parse_statement(s, 0)) for s in body], [], own, results)
         for param in proc.parameters:
             arg = matched[param.name.lower()]
             if param.output and arg is not None and arg.output and isinstance(arg.value, exp.Parameter):
@@ -279,6 +297,8 @@ class BatchRunner:
                 variable.value = self.evaluate(assignment.expression, variable, statement, params, variables)
                 continue
             option = _option_name(assignment)
+            if option == "NOCOUNT" and isinstance(assignment, exp.EQ):
+                self.connection.nocount = assignment.expression.name.upper() == "ON"
             if option not in ACCEPTED_OPTIONS:
                 raise NotSupportedError(f"line {statement.line}: SET {option or statement.text[4:40]} is not supported")
         return None

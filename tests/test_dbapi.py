@@ -482,3 +482,19 @@ def test_blob_parameters_in_any_buffer_form(con):
     cur.executemany("INSERT INTO models VALUES (?, ?)", [(1, MODEL), (2, bytearray(MODEL)), (3, memoryview(MODEL))])
     cur.execute("INSERT INTO models VALUES (?, ?)", [4, memoryview(MODEL)])
     assert cur.execute("SELECT data FROM models ORDER BY id").fetchall() == [(MODEL,)] * 4
+
+
+@pytest.mark.parametrize("dialect", ["tsql", "duckdb"])
+def test_a_question_mark_inside_a_string_is_not_a_parameter(dialect):
+    cur = sqlpredict.connect(dialect=dialect).cursor()
+    assert cur.execute("SELECT '?' AS q").fetchall() == [("?",)]
+    assert cur.execute("SELECT '?' AS q, ? AS v", [5]).fetchall() == [("?", 5)]
+
+
+@pytest.mark.parametrize("dialect", ["tsql", "duckdb"])
+def test_a_wrong_number_of_values_is_refused_before_anything_runs(dialect):
+    con = sqlpredict.connect(dialect=dialect, autocommit=True)
+    cur = con.cursor()
+    with pytest.raises(sqlpredict.ProgrammingError, match="1 parameter markers"):
+        cur.execute("CREATE TABLE made_early (a INT); INSERT INTO made_early VALUES (?)", [])
+    assert cur.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'made_early'").fetchall() == [(0,)]
