@@ -20,6 +20,7 @@ from .sqltypes import (
     cast_target,
     converts_exactly,
     natural_sql_type,
+    onnx_duckdb_type,
     onnx_elem_name,
     parse_sql_type,
     sql_name,
@@ -218,8 +219,12 @@ def _is_per_row_tensor(info: TensorInfo) -> bool:
 
 def _bind_output(info: TensorInfo, name: str, declared: str | None, dialect: str) -> OutputBinding:
     elem = onnx_elem_name(info.onnx_type)
-    if elem is None:  # ZipMap and other non-tensor outputs
-        return OutputBinding(info, name, None, None, "MAP", declared)
+    if elem is None:  # ZipMap: a sequence of maps, returned as a DuckDB MAP when WITH names it
+        map_type = onnx_duckdb_type(info.onnx_type)
+        if map_type is None:
+            raise ProgrammingError(f"PREDICT: output '{info.name}' has type {info.onnx_type}, which has no SQL type; "
+                                   "leave it out of WITH")
+        return OutputBinding(info, name, None, None, map_type, declared)
     if elem not in ONNX_NUMPY:
         raise ProgrammingError(f"PREDICT: output '{info.name}' has type {info.onnx_type}, which has no SQL type")
     dtype = ONNX_NUMPY[elem]

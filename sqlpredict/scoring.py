@@ -52,7 +52,7 @@ class Scorer:
         if out.declared_type is not None:
             return duckdb_arrow_type(out.declared_type)
         if out.dtype is None:
-            return duckdb_arrow_type(_map_sql_type(out.output.onnx_type))
+            return duckdb_arrow_type(out.natural_type)
         return arrow_type(out.dtype, out.width)
 
     def score(self, batch: pa.RecordBatch) -> list[pa.Array]:
@@ -187,16 +187,6 @@ def _tensor_column(out: OutputBinding, value, valid, n: int, scored: int) -> pa.
     return pa.FixedSizeListArray.from_arrays(flat, out.width, mask=None if mask is None else pa.array(mask))
 
 
-def _map_sql_type(onnx_type: str) -> str:
-    """seq(map(int64,tensor(float))) -> MAP(BIGINT, FLOAT)."""
-    from .sqltypes import NUMPY_DUCKDB, ONNX_NUMPY
-
-    inner = onnx_type.removeprefix("seq(").removesuffix(")")
-    key, _, val = inner.removeprefix("map(").removesuffix(")").partition(",")
-    val = val.removeprefix("tensor(").removesuffix(")")
-    return f"MAP({NUMPY_DUCKDB[ONNX_NUMPY[key]]}, {NUMPY_DUCKDB[ONNX_NUMPY[val]]})"
-
-
 def _map_column(out: OutputBinding, value, valid, n: int, scored: int) -> pa.Array:
     items = list(value) if value is not None else []
     if valid is not None:
@@ -204,7 +194,7 @@ def _map_column(out: OutputBinding, value, valid, n: int, scored: int) -> pa.Arr
         for i, item in zip(np.flatnonzero(valid), items):
             full[i] = item
         items = full
-    typ = duckdb_arrow_type(_map_sql_type(out.output.onnx_type))
+    typ = duckdb_arrow_type(out.natural_type)
     return pa.array([None if m is None else list(m.items()) for m in items], type=typ)
 
 

@@ -352,3 +352,18 @@ def test_every_error_leaves_the_connection_usable_in_a_transaction():
         cur.execute("SELECT p.y FROM PREDICT(MODEL = ?, DATA = t AS d) WITH (nope REAL) AS p", [IDENTITY])
     cur.execute(GOOD_QUERY, [IDENTITY])
     assert cur.fetchall() == [(1, 1.5), (2, None), (3, 2.5)]
+
+
+def test_a_sequence_output_named_in_with_is_a_type_error_not_a_crash(con):
+    """A non-tensor output that is not a map (here a sequence of tensors) has no SQL type."""
+    x = helper.make_tensor_value_info("x", F, ["N", 1])
+    y = helper.make_tensor_value_info("y", F, ["N", 1])
+    seq = helper.make_tensor_sequence_value_info("s", F, None)
+    nodes = [helper.make_node("Identity", ["x"], ["y"]), helper.make_node("SequenceConstruct", ["x"], ["s"])]
+    model = helper.make_model(helper.make_graph(nodes, "g", [x], [y, seq]),
+                              opset_imports=[helper.make_opsetid("", 17)], ir_version=9).SerializeToString()
+    message = fails(con, sqlpredict.ProgrammingError,
+                    "SELECT p.s FROM PREDICT(MODEL = ?, DATA = t AS d) WITH (s FLOAT) AS p", [model])
+    assert message.startswith("PREDICT: output 's' has type seq(tensor(float)), which has no SQL type"), message
+    rows = con.cursor().execute("SELECT p.y FROM PREDICT(MODEL = ?, DATA = t AS d) AS p", [model]).fetchall()
+    assert rows  # without WITH, the sequence is left out and the tensor output comes back
