@@ -75,7 +75,7 @@ class Connection:
         if batch_size < 1:
             raise ProgrammingError("batch_size must be a positive number of rows")
         self.dialect = dialect.lower()
-        self._sqlglot_dialect = get_dialect(self.dialect)
+        get_dialect(self.dialect)  # an unknown dialect name fails here, before anything opens
         self.providers = resolve_providers(providers)
         self.null_inputs = null_inputs
         self.batch_size = batch_size

@@ -18,7 +18,7 @@ from sqlglot import exp
 from sqlglot.errors import ParseError, TokenError
 
 from .connection import Connection, ResultSet
-from .dialects import PredictSource
+from .dialects import PredictSource, parse
 from .errors import InterfaceError, NotSupportedError, ProgrammingError
 
 _CHUNK_ROWS = 1024
@@ -85,22 +85,11 @@ class Cursor:
         return self
 
     def callproc(self, procname: str, parameters: t.Sequence[t.Any] | None = None) -> t.Sequence[t.Any] | None:
-        """Call a stored procedure; returns the parameters, as PEP 249 says.
-
-        The connection runs procedures through its `call_procedure(name, params)`
-        hook, which returns (result sets, output parameters); without it
-        callproc raises NotSupportedError.
-        """
+        """Call a stored procedure; returns the parameters with OUTPUT ones updated, as PEP 249 says."""
         self._check_open()
-        hook = getattr(self._connection, "call_procedure", None)
-        if hook is None:
-            raise NotSupportedError(
-                f"callproc({procname!r}): this connection has no stored procedures; "
-                "run the procedure's statements with execute() instead"
-            )
         params = _normalise_params(parameters)
         self._reset()
-        results, outputs = hook(procname, params)
+        results, outputs = self._connection.call_procedure(procname, params)
         self._show(list(results))
         return outputs
 
@@ -270,7 +259,7 @@ def _bulk_insert(connection: Connection, operation: str, rows: list[t.Any]) -> R
 def _bulk_plan(connection: Connection, operation: str) -> tuple[exp.Insert, int] | None:
     """The parsed INSERT and its marker count, when every marker is in its one VALUES row."""
     try:
-        trees = [tree for tree in connection._sqlglot_dialect.parse(operation) if tree is not None]
+        trees = parse(connection.dialect, operation)
     except (ParseError, TokenError):
         return None
     if len(trees) != 1 or not isinstance(trees[0], exp.Insert):
