@@ -22,35 +22,29 @@ class Catalog:
 
     def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
         self.con = con
-        self._temp: set[str] | None = None
-        self._has_table = False
+        self._has_table: bool | None = None
         self._objects: dict[str, dict[str, str]] = {}
 
-    def _read(self) -> None:
-        """One round trip: the connection's temp names, and whether the objects table exists."""
-        if self._temp is not None:
-            return
-        rows = self.con.execute(
-            "SELECT lower(table_name), temporary FROM duckdb_tables() "
-            "WHERE temporary OR (table_name = $1 AND schema_name = 'main') "
-            "UNION ALL SELECT lower(view_name), true FROM duckdb_views() WHERE temporary",
-            [TABLE],
-        ).fetchall()
-        self._temp = {name for name, temporary in rows if temporary}
-        self._has_table = any(name == TABLE and not temporary for name, temporary in rows)
+    def _binds(self, table: exp.Table) -> bool:
+        """Whether DuckDB finds the table. Binding runs nothing, and a failed bind
+        does not abort the connection's transaction (a failed query would)."""
+        try:
+            self.con.sql(f"SELECT * FROM {table.sql(dialect=DuckDB)}")
+        except duckdb.CatalogException:
+            return False
+        return True
 
-    def temp_names(self) -> set[str]:
-        """Names of the connection's temporary tables and views (only it can see them)."""
-        self._read()
-        assert self._temp is not None
-        return self._temp
+    def is_temp(self, name: str) -> bool:
+        """Whether `name` is one of the connection's temporary tables or views (only it can see them)."""
+        return self._binds(exp.table_(exp.to_identifier(name, quoted=True), db="main", catalog="temp"))
 
     def _exists(self) -> bool:
-        self._read()
+        if self._has_table is None:
+            self._has_table = self._binds(exp.table_(TABLE, db="main"))
         return self._has_table
 
     def _changed(self) -> None:
-        self._temp = None
+        self._has_table = None
         self._objects = {}
 
     def _ensure(self) -> None:

@@ -355,7 +355,7 @@ class Connection:
         ctx = PlanContext(
             con=self._db, dialect=self.dialect, params=params, cache=self.cache, providers=self.providers,
             null_inputs=self.null_inputs, batch_size=self.batch_size, threads=self.threads,
-            can_stream=not self._dirty, temp_names=self.catalog.temp_names,
+            can_stream=not self._dirty, is_temp=self.catalog.is_temp,
             progress=self.progress,
         )
         try:

@@ -49,7 +49,7 @@ class PlanContext:
     threads: int | None = None
     progress: t.Callable[[int], None] | None = None
     can_stream: bool = True  # False while the transaction holds uncommitted writes
-    temp_names: t.Callable[[], set[str]] = set  # the connection's temporary tables and views
+    is_temp: t.Callable[[str], bool] = lambda name: False  # a temporary table or view of the connection
 
 
 @dataclass
@@ -79,8 +79,7 @@ def render(node: exp.Expression, params: t.Sequence[t.Any]) -> tuple[str, list[t
 
 
 def prepare(statement: exp.Expression, ctx: PlanContext) -> PreparedStatement:
-    """Plan every PREDICT in a statement, innermost first."""
-    statement = statement.copy()
+    """Plan every PREDICT in a statement, innermost first; the tree is changed in place (callers own it)."""
     if ctx.dialect == "tsql":
         adapt_tsql(statement)
         check_bulk_files(statement)
@@ -227,9 +226,12 @@ def model_value(node: PredictSource, ctx: PlanContext) -> bytes:
 
 def evaluate_model(expr: exp.Expression, ctx: PlanContext) -> bytes:
     """A model value: a parameter, a 0x literal, a scalar subquery (T-SQL variables arrive as parameters)."""
-    text = expr.sql(dialect=ctx.dialect)
     if isinstance(expr, exp.Placeholder) and "index" in expr.meta:
-        return _model_bytes(_param(ctx, expr.meta["index"]), text)
+        value = _param(ctx, expr.meta["index"])
+        if isinstance(value, bytes):
+            return value  # the common case, without generating the clause's text for messages
+        return _model_bytes(value, expr.sql(dialect=ctx.dialect))
+    text = expr.sql(dialect=ctx.dialect)
     if any(isinstance(c, exp.Column) and c.find_ancestor(exp.Select) is None for c in expr.find_all(exp.Column)):
         raise ProgrammingError(
             f"PREDICT: MODEL = {text} is not a value; MODEL takes @variable, ?, (SELECT data FROM models "
@@ -322,13 +324,18 @@ def _visible_ctes(node: exp.Expression) -> list[exp.CTE]:
 
 
 def describe(query: exp.Select, ctx: PlanContext) -> list[tuple[str, str]]:
+    """DATA's column names and DuckDB types.
+
+    Binding a relation runs nothing: it costs a third of a DESCRIBE, and a
+    bind error does not abort the user's transaction.
+    """
     sql, values = render(query, ctx.params)
     try:
-        rows = ctx.con.execute(f"DESCRIBE {sql}", values).fetchall()
+        relation = ctx.con.sql(sql, params=values or None)
+        return list(zip(relation.columns, (str(typ) for typ in relation.types)))
     except duckdb.Error as exc:
         err = from_duckdb(exc)
         raise type(err)(f"PREDICT: DATA could not be read: {err}") from exc
-    return [(r[0], r[1]) for r in rows]
 
 
 def _declared(node: PredictSource) -> list[tuple[str, str]] | None:
@@ -346,10 +353,11 @@ def _declared(node: PredictSource) -> list[tuple[str, str]] | None:
 
 def _needs_own_connection(query: exp.Select, ctx: PlanContext) -> bool:
     """DATA that reads temp tables or other streams must run on the user's connection."""
-    names = {tbl.name.lower() for tbl in query.find_all(exp.Table) if isinstance(tbl.this, exp.Identifier)}
-    if any(n.startswith(STREAM_PREFIX) for n in names):
+    tables = [tbl for tbl in query.find_all(exp.Table) if isinstance(tbl.this, exp.Identifier)]
+    if any(tbl.name.startswith(STREAM_PREFIX) for tbl in tables):
         return True
-    return bool(names & ctx.temp_names())
+    return any(ctx.is_temp(tbl.name) for tbl in tables if tbl.args.get("db") is None or tbl.db.lower() == "temp"
+               or tbl.catalog.lower() == "temp")
 
 
 def _output_columns(binding: Binding, data_names: list[str]) -> list[tuple[str, str]]:

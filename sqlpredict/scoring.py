@@ -115,15 +115,24 @@ def _check_declared_cast(out: OutputBinding) -> None:
     """
     if out.declared_type is None or out.dtype is None or out.dtype == np.dtype(object):
         return
-    zero = "0" if out.width is None else "[" + ", ".join("0" * out.width) + "]"
-    try:
-        _scratch_connection().sql(f"SELECT CAST(CAST({zero} AS {out.natural_type}) AS {out.declared_type})").fetchall()
-    except duckdb.Error as exc:
+    problem = _cast_problem(out.natural_type, out.declared_type, out.width)
+    if problem is not None:
         raise ProgrammingError(
             f"PREDICT: WITH declares {out.name} as {out.declared_type}, but output '{out.output.name}' gives "
             f"{out.natural_type} values ({out.output.onnx_type}), which do not convert to {out.declared_type} "
-            f"({str(exc).splitlines()[0]}); declare a numeric or character type, e.g. {out.name} {out.natural_type}"
-        ) from exc
+            f"({problem}); declare a numeric or character type, e.g. {out.name} {out.natural_type}"
+        )
+
+
+@functools.lru_cache(maxsize=256)
+def _cast_problem(natural_type: str, declared_type: str, width: int | None) -> str | None:
+    """DuckDB's first line of error for CAST(zero AS natural AS declared), or None: asked once per pair."""
+    zero = "0" if width is None else "[" + ", ".join("0" * width) + "]"
+    try:
+        _scratch_connection().sql(f"SELECT CAST(CAST({zero} AS {natural_type}) AS {declared_type})").fetchall()
+    except duckdb.Error as exc:
+        return str(exc).splitlines()[0]
+    return None
 
 
 def _null_rows(col: pa.Array, width: int | None) -> np.ndarray | None:

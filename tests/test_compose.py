@@ -246,6 +246,26 @@ def test_a_failed_statement_rolls_back_a_transaction_with_writes_and_says_so():
     assert rows == [(1, float(expected_scores([2], [3])[0]))]
 
 
+def test_a_predict_refused_while_planning_keeps_the_transactions_writes():
+    """DATA that names no table, or a model that does not bind, fails before DuckDB runs anything:
+    the transaction is not aborted, so its uncommitted writes stay (and commit later)."""
+    con = sqlpredict.connect()
+    cur = con.cursor()
+    cur.execute("CREATE TABLE kept (id INT)")
+    con.commit()
+    cur.execute("INSERT INTO kept VALUES (1)")
+    with pytest.raises(sqlpredict.ProgrammingError, match="DATA could not be read") as info:
+        cur.execute("SELECT p.score FROM PREDICT(MODEL = ?, DATA = no_such_table AS d) WITH (score FLOAT) AS p",
+                    [MODEL])
+    assert "rolled back" not in str(info.value)
+    with pytest.raises(sqlpredict.ProgrammingError, match="f1") as info:
+        cur.execute("SELECT p.score FROM PREDICT(MODEL = ?, DATA = (SELECT CAST(1 AS REAL) AS f0) AS d) "
+                    "WITH (score FLOAT) AS p", [MODEL])
+    assert "rolled back" not in str(info.value)
+    con.commit()
+    assert cur.execute("SELECT id FROM kept").fetchall() == [(1,)]
+
+
 def test_a_failed_statement_in_a_clean_transaction_leaves_nothing_to_roll_back(con):
     cur = con.cursor()
     with pytest.raises(sqlpredict.ProgrammingError):
