@@ -8,6 +8,8 @@ planned; DuckDB itself never sees it.
 
 from __future__ import annotations
 
+import functools
+
 import duckdb
 from sqlglot import exp
 
@@ -25,22 +27,22 @@ class Catalog:
         self._has_table: bool | None = None
         self._objects: dict[str, dict[str, str]] = {}
 
-    def _binds(self, table: exp.Table) -> bool:
-        """Whether DuckDB finds the table. Binding runs nothing, and a failed bind
-        does not abort the connection's transaction (a failed query would)."""
+    def _binds(self, select: str) -> bool:
+        """Whether DuckDB finds the table `select` reads. Binding runs nothing, and a failed
+        bind does not abort the connection's transaction (a failed query would)."""
         try:
-            self.con.sql(f"SELECT * FROM {table.sql(dialect=DuckDB)}")
+            self.con.sql(select)
         except duckdb.CatalogException:
             return False
         return True
 
     def is_temp(self, name: str) -> bool:
         """Whether `name` is one of the connection's temporary tables or views (only it can see them)."""
-        return self._binds(exp.table_(exp.to_identifier(name, quoted=True), db="main", catalog="temp"))
+        return self._binds(_select_temp(name))
 
     def _exists(self) -> bool:
         if self._has_table is None:
-            self._has_table = self._binds(exp.table_(TABLE, db="main"))
+            self._has_table = self._binds(_SELECT_TABLE)
         return self._has_table
 
     def _changed(self) -> None:
@@ -102,6 +104,15 @@ class Catalog:
                 alias = table.args.get("alias") or exp.TableAlias(this=exp.to_identifier(table.name))
                 table.replace(exp.Subquery(this=body, alias=alias))
         raise RecursionError("views nest too deeply (a view that names itself?)")
+
+
+_SELECT_TABLE = exp.select("*").from_(exp.table_(TABLE, db="main")).sql(dialect=DuckDB)
+
+
+@functools.lru_cache(maxsize=256)
+def _select_temp(name: str) -> str:
+    return exp.select("*").from_(exp.table_(exp.to_identifier(name, quoted=True), db="main", catalog="temp")).sql(
+        dialect=DuckDB)
 
 
 def raise_exists(kind: str, name: str) -> None:

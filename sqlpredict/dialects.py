@@ -294,9 +294,13 @@ def parse(dialect: str, sql: str) -> list[exp.Expression]:
     return [tree.copy() for tree in _parse_cached(dialect, sql) if tree is not None]
 
 
-def to_duckdb(node: exp.Expression) -> str:
-    """Generate DuckDB SQL; identifiers are quoted by sqlglot, never by hand."""
-    return DuckDB().generate(node, identify=False)
+def to_duckdb(node: exp.Expression, copy: bool = True) -> str:
+    """Generate DuckDB SQL; identifiers are quoted by sqlglot, never by hand.
+
+    sqlglot's generator may rewrite the tree it is given, so it copies it
+    first; `copy=False` skips that for a tree that is not used again.
+    """
+    return DuckDB().generate(node, copy=copy, identify=False)
 
 
 def quote_identifier(name: str, dialect: t.Any) -> str:

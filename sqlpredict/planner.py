@@ -66,16 +66,17 @@ def placeholders(node: exp.Expression) -> list[exp.Placeholder]:
     return [p for p in node.find_all(exp.Placeholder) if "index" in p.meta]
 
 
-def render(node: exp.Expression, params: t.Sequence[t.Any]) -> tuple[str, list[t.Any]]:
+def render(node: exp.Expression, params: t.Sequence[t.Any], last_use: bool = False) -> tuple[str, list[t.Any]]:
     """DuckDB SQL for a tree, with its `?` renumbered `$n` and their values in order.
 
     Values are always passed to DuckDB as parameters, never spliced into text.
+    With `last_use`, the tree is not copied first (the generator may change it).
     """
     values = []
     for number, ph in enumerate(placeholders(node), start=1):
         ph.meta["dollar"] = number
         values.append(params[ph.meta["index"]])
-    return to_duckdb(node), values
+    return to_duckdb(node, copy=not last_use), values
 
 
 def prepare(statement: exp.Expression, ctx: PlanContext) -> PreparedStatement:
@@ -94,7 +95,7 @@ def prepare(statement: exp.Expression, ctx: PlanContext) -> PreparedStatement:
                 break
             innermost = max(found, key=lambda n: _depth(n))
             streams.append(plan_predict(innermost, ctx))
-        sql, values = render(statement, ctx.params)
+        sql, values = render(statement, ctx.params, last_use=True)
     except BaseException:
         for stream in streams:
             stream.close()
@@ -203,7 +204,8 @@ def plan_predict(node: PredictSource, ctx: PlanContext) -> PredictStream:
     needed = needed_columns(select, stream_name, data_names, binding)
     if needed is not None:
         query.set("expressions", [exp.column(exp.to_identifier(n, quoted=True)) for n in needed])
-    sql, values = render(query, ctx.params)
+    streaming = ctx.can_stream and not _needs_own_connection(query, ctx)
+    sql, values = render(query, ctx.params, last_use=True)
     stream = PredictStream(
         name=stream_name,
         data_sql=sql,
@@ -215,7 +217,7 @@ def plan_predict(node: PredictSource, ctx: PlanContext) -> PredictStream:
         batch_size=ctx.batch_size,
         progress=ctx.progress,
     )
-    stream.open(ctx.con, streaming=ctx.can_stream and not _needs_own_connection(query, ctx))
+    stream.open(ctx.con, streaming=streaming)
     return stream
 
 
