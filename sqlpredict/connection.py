@@ -35,6 +35,8 @@ NULL_POLICIES = ("propagate", "error")
 _PREDICT_WORD = re.compile(r"\b(PREDICT|describe_model)\s*\(", re.IGNORECASE)  # what DuckDB cannot run alone
 _RESULT_TYPES = {"SELECT", "EXPLAIN", "PRAGMA", "CALL", "RELATION", "ANALYZE"}
 _CHANGE_TYPES = {"INSERT", "UPDATE", "DELETE", "MERGE_INTO"}
+# Statement types that cannot create or drop a temporary table or view.
+_KEEPS_TEMP_OBJECTS = {"SELECT", "INSERT", "UPDATE", "DELETE", "MERGE_INTO"}
 
 _shared_cache = SessionCache(DEFAULT_CACHE_BYTES)
 
@@ -98,6 +100,9 @@ class Connection:
         self._lock = threading.RLock()
         self._warned_use = False
         self._catalog: Catalog | None = None
+        # name -> whether it is a temporary table or view of this connection. Only statements on this
+        # connection change its temp objects, so answers hold until one that may do so runs.
+        self._temp_answers: dict[str, bool] = {}
         # Called with the number of rows each scored batch held (the CLI shows progress with it).
         self.progress: t.Callable[[int], None] | None = None
 
@@ -182,6 +187,7 @@ class Connection:
 
     def _run_control(self, sql: str) -> None:
         assert self._db is not None
+        self._temp_answers.clear()  # a ROLLBACK can undo a CREATE TEMP TABLE
         try:
             self._db.execute(sql)
         except duckdb.Error as exc:
@@ -355,7 +361,7 @@ class Connection:
         ctx = PlanContext(
             con=self._db, dialect=self.dialect, params=params, cache=self.cache, providers=self.providers,
             null_inputs=self.null_inputs, batch_size=self.batch_size, threads=self.threads,
-            can_stream=not self._dirty, is_temp=self.catalog.is_temp,
+            can_stream=not self._dirty, is_temp=self._is_temp,
             progress=self.progress,
         )
         try:
@@ -364,6 +370,12 @@ class Connection:
             raise self._after_failure(error) from error.__cause__
         except duckdb.Error as exc:
             raise self._after_failure(from_duckdb(exc)) from exc
+
+    def _is_temp(self, name: str) -> bool:
+        key = name.lower()
+        if key not in self._temp_answers:
+            self._temp_answers[key] = self.catalog.is_temp(name)
+        return self._temp_answers[key]
 
     def _statement_type(self, sql: str) -> str:
         assert self._db is not None
@@ -375,15 +387,21 @@ class Connection:
 
     def _execute(self, prepared: PreparedStatement, kind: str) -> ResultSet:
         assert self._db is not None
-        relation = self._db.sql(prepared.sql, params=prepared.params or None)
-        if kind in _RESULT_TYPES and relation is not None:
-            columns = list(relation.columns)
-            types = [str(x) for x in relation.types]
-            table = relation.to_arrow_table()
-            return ResultSet(columns, types, table, table.num_rows)
+        if kind not in _KEEPS_TEMP_OBJECTS:
+            self._temp_answers.clear()
+        if kind in _RESULT_TYPES:
+            relation = self._db.sql(prepared.sql, params=prepared.params or None)
+            if relation is not None:
+                columns = list(relation.columns)
+                types = [str(x) for x in relation.types]
+                table = relation.to_arrow_table()
+                return ResultSet(columns, types, table, table.num_rows)
+            return ResultSet([], [], None, -1)
+        # Anything else runs to completion here, before its streams are closed. DuckDB's DB-API
+        # execute costs less than a relation for a statement whose only result is a count.
+        rows = self._db.execute(prepared.sql, prepared.params or None).fetchall()
         count = -1
-        if kind in _CHANGE_TYPES and relation is not None:
-            rows = relation.fetchall()
+        if kind in _CHANGE_TYPES:
             count = int(rows[0][0]) if rows and rows[0] and isinstance(rows[0][0], int) else -1
         return ResultSet([], [], None, count)
 
@@ -395,6 +413,7 @@ class Connection:
         is rolled back at once, as SQL Server does under XACT_ABORT ON, and the
         error says so: the connection keeps working and nothing half-done stays.
         """
+        self._temp_answers.clear()
         if not self._in_transaction or self._db is None:
             return error
         if self._dirty:

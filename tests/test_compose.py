@@ -99,6 +99,37 @@ def test_temp_table_and_uncommitted_rows_are_visible():
     con.close()
 
 
+@pytest.mark.parametrize("dialect", ["tsql", "duckdb"])
+def test_a_temp_table_that_comes_and_goes_is_always_the_one_read(dialect):
+    """Whether DATA names a temp table is remembered between statements: every statement that can
+    create or drop one (and every ROLLBACK) must forget it, or PREDICT would read the wrong table."""
+    con = sqlpredict.connect(dialect=dialect, autocommit=True)
+    cur = con.cursor()
+    query = "SELECT d.id, p.score FROM PREDICT(MODEL = ?, DATA = s AS d) WITH (score FLOAT) AS p ORDER BY d.id"
+    main_rows = [(1, 1.5, 2.5), (2, -1.0, 0.25)]
+    temp_rows = [(3, 4.0, -2.0)]
+
+    def scored(rows):
+        return [(r[0], float(v)) for r, v in zip(rows, expected_scores([r[1] for r in rows], [r[2] for r in rows]))]
+
+    cur.execute("CREATE TABLE s (id INT, f0 REAL, f1 REAL)")
+    cur.executemany("INSERT INTO s VALUES (?, ?, ?)", main_rows)
+    assert cur.execute(query, [MODEL]).fetchall() == scored(main_rows)
+    cur.execute("CREATE TEMP TABLE s (id INT, f0 REAL, f1 REAL)")
+    cur.executemany("INSERT INTO s VALUES (?, ?, ?)", temp_rows)
+    assert cur.execute(query, [MODEL]).fetchall() == scored(temp_rows)
+    cur.execute("DROP TABLE temp.s")
+    assert cur.execute(query, [MODEL]).fetchall() == scored(main_rows)
+    cur.execute("BEGIN TRANSACTION")
+    cur.execute("CREATE TEMP TABLE s AS SELECT 2 AS id, CAST(-1 AS REAL) AS f0, CAST(0.25 AS REAL) AS f1")
+    assert cur.execute(query, [MODEL]).fetchall() == scored(main_rows[1:])
+    cur.execute("ROLLBACK")
+    assert cur.execute(query, [MODEL]).fetchall() == scored(main_rows)
+    cur.execute("CREATE TEMP VIEW s AS SELECT 1 AS id, CAST(1.5 AS REAL) AS f0, CAST(2.5 AS REAL) AS f1")
+    assert cur.execute(query, [MODEL]).fetchall() == scored(main_rows[:1])
+    con.close()
+
+
 def test_select_star_is_data_then_outputs(con):
     cur = con.cursor().execute("SELECT TOP (2) * FROM PREDICT(MODEL = ?, DATA = t AS d) WITH (score FLOAT) AS p "
                                "ORDER BY d.id", [MODEL])
