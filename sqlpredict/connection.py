@@ -387,7 +387,7 @@ class Connection:
 
     def _execute(self, prepared: PreparedStatement, kind: str) -> ResultSet:
         assert self._db is not None
-        if kind not in _KEEPS_TEMP_OBJECTS:
+        if _may_change_temp_objects(prepared.node, kind):
             self._temp_answers.clear()
         if kind in _RESULT_TYPES:
             relation = self._db.sql(prepared.sql, params=prepared.params or None)
@@ -454,6 +454,20 @@ def _caller_stacklevel() -> int:
     while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(package):
         frame, level = frame.f_back, level + 1
     return level
+
+
+def _may_change_temp_objects(node: exp.Expression, kind: str) -> bool:
+    """Whether a statement can create or drop a temporary table or view (when unsure: yes).
+
+    CREATE TABLE AS of an ordinary table, the usual way to keep scores, does not.
+    """
+    if kind in _KEEPS_TEMP_OBJECTS:
+        return False
+    if kind != "CREATE" or not isinstance(node, exp.Create):
+        return True
+    target = node.this.this if isinstance(node.this, exp.Schema) else node.this
+    temp_name = isinstance(target, exp.Table) and "temp" in (target.catalog.lower(), target.db.lower())
+    return temp_name or node.find(exp.TemporaryProperty) is not None
 
 
 def _transaction_control(statement: exp.Expression) -> str | None:

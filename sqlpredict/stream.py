@@ -106,9 +106,22 @@ class PredictStream:
         if self._scored is not None:
             return pa.RecordBatchReader.from_batches(self.schema, iter(self._scored))
         if self.prefetch:
-            self._prefetcher = Prefetcher(self._guarded(), depth=2)
-            return pa.RecordBatchReader.from_batches(self.schema, iter(self._prefetcher))
+            return pa.RecordBatchReader.from_batches(self.schema, self._prefetched())
         return pa.RecordBatchReader.from_batches(self.schema, self._guarded())
+
+    def _prefetched(self) -> t.Iterator[pa.RecordBatch]:
+        """The first batch scored here, the rest on a prefetch thread.
+
+        DuckDB has nothing to overlap with the first batch, and a short query
+        (one batch) then starts no thread at all.
+        """
+        batches = self._guarded()
+        first = next(batches, None)
+        if first is None:
+            return
+        yield first
+        self._prefetcher = Prefetcher(batches, depth=2)
+        yield from self._prefetcher
 
     def close(self) -> None:
         if self._prefetcher is not None:

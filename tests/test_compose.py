@@ -120,6 +120,10 @@ def test_a_temp_table_that_comes_and_goes_is_always_the_one_read(dialect):
     assert cur.execute(query, [MODEL]).fetchall() == scored(temp_rows)
     cur.execute("DROP TABLE temp.s")
     assert cur.execute(query, [MODEL]).fetchall() == scored(main_rows)
+    cur.execute("CREATE TABLE kept AS SELECT d.id, p.score FROM PREDICT(MODEL = ?, DATA = s AS d) "
+                "WITH (score FLOAT) AS p", [MODEL])
+    assert sorted(cur.execute("SELECT id, score FROM kept").fetchall()) == scored(main_rows)
+    assert cur.execute(query, [MODEL]).fetchall() == scored(main_rows)
     cur.execute("BEGIN TRANSACTION")
     cur.execute("CREATE TEMP TABLE s AS SELECT 2 AS id, CAST(-1 AS REAL) AS f0, CAST(0.25 AS REAL) AS f1")
     assert cur.execute(query, [MODEL]).fetchall() == scored(main_rows[1:])
