@@ -24,12 +24,14 @@ SEED = 7
 
 
 def session_options():
-    """sqlpredict's own options: quiet log, one inter-op thread, intra-op threads left to onnxruntime."""
+    """sqlpredict's own options: quiet log, one inter-op thread, intra-op threads left to onnxruntime,
+    no spin-waiting between runs. Every system uses them, so the comparison is of the pipelines."""
     import onnxruntime as ort
 
     options = ort.SessionOptions()
     options.log_severity_level = 3
     options.inter_op_num_threads = 1
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     # intra_op_num_threads stays 0: onnxruntime uses one thread per physical core.
     # graph_optimization_level stays at its default, ORT_ENABLE_ALL.
     return options

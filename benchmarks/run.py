@@ -307,7 +307,8 @@ def write_markdown(path: str, meta: dict, records: list[dict], sizes: Sizes) -> 
         "- Versions: " + ", ".join(f"{k} {val}" for k, val in v.items()),
         "- onnxruntime session options, the same for every system (sqlpredict's own): "
         "log_severity_level=3, inter_op_num_threads=1, intra_op_num_threads=0 (onnxruntime's default: one per "
-        "physical core), graph_optimization_level=ORT_ENABLE_ALL (default), providers as above.",
+        "physical core), session.intra_op.allow_spinning=0 (no spin-waiting between runs), "
+        "graph_optimization_level=ORT_ENABLE_ALL (default), providers as above.",
         f"- Rows: (a)/(e) {sizes.big:,}; (b)/(c)/(d)/(f) {sizes.mid:,}; (g) {sizes.small:,} rows x {sizes.repeat}.",
         "",
         f"Seconds: the median of {meta['trials']} timed runs of the measured work (time.perf_counter, wall "

@@ -21,6 +21,7 @@ PREDICT_ALL = "predict_all_then_filter"
 HAND_ALL = "hand_all_then_filter"
 PLAIN = "plain_select"
 PREDICT_NO_PREFETCH = "predict_no_prefetch"
+PREDICT_SPIN = "predict_spin"
 MAIN_SYSTEMS = [HAND, PREDICT, UDF, PANDAS]
 
 SYSTEM_LABELS = {
@@ -32,6 +33,7 @@ SYSTEM_LABELS = {
     HAND_ALL: "hand loop, score all then filter",
     PLAIN: "same SELECT without PREDICT",
     PREDICT_NO_PREFETCH: "PREDICT, prefetch off",
+    PREDICT_SPIN: "PREDICT, onnxruntime spin-wait on",
 }
 
 
@@ -102,11 +104,11 @@ def workloads(sizes: Sizes, work: str) -> list[Workload]:
     tenth_parquet = parquet_source(work, "big_tenth.parquet")
     return [
         Workload("a", "linear regression, 8 inputs", "linear", "linear", "big", sizes.big, SCORE,
-                 MAIN_SYSTEMS + [PLAIN, PREDICT_NO_PREFETCH]),
+                 MAIN_SYSTEMS + [PLAIN, PREDICT_NO_PREFETCH, PREDICT_SPIN]),
         Workload("b", "random forest, 100 trees depth 8", "forest", "forest", "mid", sizes.mid, VARIABLE,
-                 MAIN_SYSTEMS + [PREDICT_NO_PREFETCH]),
+                 MAIN_SYSTEMS + [PREDICT_NO_PREFETCH, PREDICT_SPIN]),
         Workload("c", "classifier, label + probabilities", "classifier", "classifier", "mid", sizes.mid, CLASSES,
-                 MAIN_SYSTEMS),
+                 MAIN_SYSTEMS + [PREDICT_SPIN]),
         Workload("d", "(b) WHERE d.f0 < 0.01", "forest", "forest", "mid", sizes.mid, VARIABLE,
                  MAIN_SYSTEMS + [PREDICT_ALL, HAND_ALL], filter="f0 < 0.01"),
         Workload("e", "(a) from read_parquet", "linear", "linear", big_parquet, sizes.big, SCORE, MAIN_SYSTEMS),

@@ -91,11 +91,19 @@ class CompiledModel:
 
 
 def _session_options(threads: int | None) -> ort.SessionOptions:
+    """Quiet, and sharing the cores with DuckDB rather than fighting it.
+
+    onnxruntime's intra-op threads spin-wait between runs by default. DuckDB
+    reads DATA and writes the results on the same cores meanwhile, so spinning
+    cost (a) 20% and the classifier 25% on 2 cores; without it, tree ensembles
+    keep their parallel speed-up (benchmarks/README.md).
+    """
     options = ort.SessionOptions()
     options.log_severity_level = 3
     if threads:
         options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     return options
 
 
