@@ -201,9 +201,11 @@ def plan_predict(node: PredictSource, ctx: PlanContext) -> PredictStream:
     stream_name = f"{STREAM_PREFIX}{next(_names)}"
     output_columns = _output_columns(binding, data_names)
     _replace(node, select, stream_name, data_alias, data_names, output_columns)
-    needed = needed_columns(select, stream_name, data_names, binding)
-    if needed is not None:
-        query.set("expressions", [exp.column(exp.to_identifier(n, quoted=True)) for n in needed])
+    used = used_columns(select, stream_name, data_names)
+    if used is not None:
+        inputs = {b.column.lower() for b in binding.inputs}
+        read = [n for n in data_names if n.lower() in inputs or n in used]
+        query.set("expressions", [exp.column(exp.to_identifier(n, quoted=True)) for n in read])
     streaming = ctx.can_stream and not _needs_own_connection(query, ctx)
     sql, values = render(query, ctx.params, last_use=True)
     stream = PredictStream(
@@ -213,6 +215,7 @@ def plan_predict(node: PredictSource, ctx: PlanContext) -> PredictStream:
         compiled=compiled,
         binding=binding,
         output_columns=[col for col, _ in output_columns],
+        passed_columns=used,
         null_inputs=ctx.null_inputs,
         batch_size=ctx.batch_size,
         progress=ctx.progress,
@@ -375,9 +378,13 @@ def _output_columns(binding: Binding, data_names: list[str]) -> list[tuple[str, 
     return result
 
 
-def needed_columns(select: exp.Select | None, stream: str, data_names: list[str],
-                   binding: Binding) -> list[str] | None:
-    """The DATA columns a statement uses, so the rest stay in DuckDB; None means all."""
+def used_columns(select: exp.Select | None, stream: str, data_names: list[str]) -> list[str] | None:
+    """The DATA columns the statement reads besides the model; None means all.
+
+    DATA is read with these and the model's inputs only, so other columns stay
+    in DuckDB, and the scored stream carries these only: a column that only
+    feeds the model does not travel back to DuckDB.
+    """
     if select is None:
         return None
     if any(isinstance(e, exp.Star) for e in select.expressions):
@@ -385,7 +392,7 @@ def needed_columns(select: exp.Select | None, stream: str, data_names: list[str]
     for join in select.args.get("joins") or []:
         if join.args.get("using") or join.args.get("kind") == "NATURAL" or join.method == "NATURAL":
             return None
-    wanted = {b.column.lower() for b in binding.inputs}
+    wanted = set()
     data_lower = {n.lower() for n in data_names}
     for col in select.find_all(exp.Column):
         if isinstance(col.this, exp.Star):

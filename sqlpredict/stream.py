@@ -33,12 +33,14 @@ class PredictStream:
 
     def __init__(self, name: str, data_sql: str, data_params: list[t.Any], compiled: CompiledModel,
                  binding: Binding, output_columns: list[str], null_inputs: str, batch_size: int,
-                 progress: t.Callable[[int], None] | None = None) -> None:
+                 progress: t.Callable[[int], None] | None = None, passed_columns: list[str] | None = None) -> None:
         self.name = name
         self.data_sql = data_sql
         self.data_params = data_params
         self.scorer = Scorer(compiled, binding, null_inputs)
         self.output_columns = output_columns
+        self.passed_columns = passed_columns  # DATA columns handed on to DuckDB; None: all
+        self._passed: list[int] = []  # their positions in DATA's batches
         self.batch_size = batch_size
         self.progress = progress  # called with each batch's row count once it is scored
         self.streaming = False
@@ -61,7 +63,10 @@ class PredictStream:
         except duckdb.Error as exc:
             self.close()
             raise from_duckdb(exc) from exc
-        fields = list(self._source.schema)
+        source_fields = list(self._source.schema)
+        passed = None if self.passed_columns is None else set(self.passed_columns)
+        self._passed = [i for i, f in enumerate(source_fields) if passed is None or f.name in passed]
+        fields = [source_fields[i] for i in self._passed]
         fields += [pa.field(name, typ) for name, typ in zip(self.output_columns, self.scorer.output_types)]
         self.schema = pa.schema(fields)
         if not streaming:
@@ -90,7 +95,7 @@ class PredictStream:
             outputs = self.scorer.score(batch)
             if self.progress is not None:
                 self.progress(batch.num_rows)
-            yield pa.RecordBatch.from_arrays(list(batch.columns) + outputs, schema=self.schema)
+            yield pa.RecordBatch.from_arrays([batch.column(i) for i in self._passed] + outputs, schema=self.schema)
 
     def _guarded(self) -> t.Iterator[pa.RecordBatch]:
         """Keep our own exception: DuckDB reports reader failures as text only."""

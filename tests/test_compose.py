@@ -206,6 +206,28 @@ def test_parameters_around_predict_keep_their_order(con):
     check(cur.fetchall(), con, "WHERE id >= 40 AND id < 50")
 
 
+@pytest.mark.parametrize("clause, column", [
+    ("SELECT d.id, d.f0 AS c, p.score FROM {p}", "f0"),  # an input, also selected
+    ("SELECT d.id, d.region AS c, p.score FROM {p}", "region"),  # not an input
+    ("SELECT d.id, (SELECT d.f1 + 0) AS c, p.score FROM {p}", "f1"),  # an input, in a correlated subquery
+    ("SELECT d.id, SUM(d.f1) OVER (ORDER BY d.id ROWS BETWEEN CURRENT ROW AND CURRENT ROW) AS c, p.score "
+     "FROM {p}", "f1"),  # an input, in a window
+])
+def test_columns_that_feed_the_model_reach_the_statement_when_it_reads_them(con, clause, column):
+    """The scored stream hands DuckDB only the DATA columns the statement reads; an input the
+    statement reads anywhere must still arrive, with its own values."""
+    cur = con.cursor()
+    sql = clause.format(p="PREDICT(MODEL = ?, DATA = t AS d) WITH (score FLOAT) AS p") + " ORDER BY d.id"
+    rows = cur.execute(sql, [MODEL]).fetchall()
+    check([(r[0], r[2]) for r in rows], con)
+    own = cur.execute(f"SELECT id, {column} FROM t ORDER BY id").fetchall()
+    assert [(r[0], r[1]) for r in rows] == own
+    # Only the score column: f0 and f1 feed the model and do not come back.
+    rows = cur.execute("SELECT p.score, d.id FROM PREDICT(MODEL = ?, DATA = t AS d) WITH (score FLOAT) AS p",
+                       [MODEL]).fetchall()
+    check([(r[1], r[0]) for r in rows], con)
+
+
 def test_filter_on_data_column_matches_unpushed_plan(con):
     cur = con.cursor()
     pushed = cur.execute("SELECT d.id, p.score FROM PREDICT(MODEL = ?, DATA = t AS d) WITH (score FLOAT) AS p "
