@@ -247,7 +247,10 @@ def target_rows(records: list[dict], sizes: Sizes) -> list[tuple[str, str, bool 
     # table written, for every system (the plain CREATE TABLE too), so it cannot show PREDICT's own memory;
     # the count/sum sink over Parquet holds nothing but what the stream itself holds.
     for label, small_key, big_key in (("count/sum over read_parquet", "a-agg@tenth", "a-agg"),
-                                      ("CREATE TABLE from a DuckDB table", "a@tenth", "a")):
+                                      ("CREATE TABLE from a DuckDB table, DuckDB's buffer pool capped at 64MB",
+                                       "a-lim@tenth", "a-lim"),
+                                      ("CREATE TABLE from a DuckDB table, DuckDB's default memory_limit",
+                                       "a@tenth", "a")):
         small, big = find(records, small_key, PREDICT), find(records, big_key, PREDICT)
         if small and big:
             ratio = big["peak_rss_mb"] / small["peak_rss_mb"]
@@ -269,6 +272,9 @@ def flatness_lines(records: list[dict], sizes: Sizes) -> list[str]:
     pairs = [("PREDICT, CREATE TABLE from table", "a@tenth", "a", PREDICT),
              ("hand loop, CREATE TABLE from table", "a@tenth", "a", HAND),
              ("same CREATE TABLE without PREDICT", "a@tenth", "a", PLAIN),
+             ("PREDICT, CREATE TABLE, memory_limit 64MB", "a-lim@tenth", "a-lim", PREDICT),
+             ("hand loop, CREATE TABLE, memory_limit 64MB", "a-lim@tenth", "a-lim", HAND),
+             ("same CREATE TABLE without PREDICT, memory_limit 64MB", "a-lim@tenth", "a-lim", PLAIN),
              ("PREDICT over read_parquet, count/sum only", "a-agg@tenth", "a-agg", PREDICT),
              ("same count/sum over read_parquet without PREDICT", "a-agg@tenth", "a-agg", PLAIN)]
     lines = [f"| measurement | peak RSS MB at {sizes.big_tenth:,} rows | peak RSS MB at {sizes.big:,} rows | "

@@ -133,6 +133,7 @@ def system_predict(job: dict, w: Workload, all_then_filter: bool = False, prefet
 
     con = sqlpredict.connect(job["db"], dialect="duckdb", autocommit=True, providers=providers())
     cur = con.cursor()
+    limit_memory(cur, w)
     model = read_model(job, w.model)
 
     def prepare(wl: Workload, target: str):
@@ -145,6 +146,12 @@ def system_predict(job: dict, w: Workload, all_then_filter: bool = False, prefet
         return run
 
     return System(prepare, cur.execute, con.close)
+
+
+def limit_memory(con, w: Workload) -> None:
+    """The workload's DuckDB memory_limit (a setting of the database, so the readers' cursors share it)."""
+    if w.memory_limit:
+        con.execute(f"SET memory_limit = '{w.memory_limit}'")  # a constant of workloads.py, not input
 
 
 def _spin_wait_on() -> None:
@@ -167,6 +174,7 @@ def system_plain_select(job: dict, w: Workload) -> System:
 
     con = sqlpredict.connect(job["db"], dialect="duckdb", autocommit=True, providers=providers())
     cur = con.cursor()
+    limit_memory(cur, w)
 
     def prepare(wl: Workload, target: str):
         sql = sink_sql(wl, target, f"SELECT d.id, d.f0 AS score FROM {wl.source} AS d")
@@ -180,6 +188,7 @@ def system_hand_loop(job: dict, w: Workload, all_then_filter: bool = False) -> S
     import duckdb
 
     db = duckdb.connect(job["db"])
+    limit_memory(db, w)
     reader_con = db.cursor()
     session = make_session(read_model(job, w.hand_model))
     names = [o.name for o in w.outputs]

@@ -60,6 +60,7 @@ class Workload:
     repeat: int = 1  # how many times the query runs (workload g)
     sink: str = "table"  # "table": CREATE TABLE AS; "aggregate": count(*) and sum of the first output
     section: str = "main"  # "main" or "flat" (memory flatness)
+    memory_limit: str | None = None  # DuckDB's memory_limit for the run, e.g. "64MB"; None: DuckDB's default
     inputs: list[str] = field(default_factory=lambda: list(FEATURES))
 
     def to_json(self) -> dict:
@@ -119,6 +120,11 @@ def workloads(sizes: Sizes, work: str) -> list[Workload]:
         # Memory flatness of (a): peak RSS at a tenth of the rows against all of them.
         Workload("a@tenth", "(a) CREATE TABLE, 1/10 of the rows", "linear", "linear", "big_tenth",
                  sizes.big_tenth, SCORE, [HAND, PREDICT, PLAIN], section="flat"),
+        # The same, with DuckDB's buffer pool capped: what then grows is the pipeline's own memory.
+        Workload("a-lim@tenth", "(a) CREATE TABLE, memory_limit 64MB, 1/10 of the rows", "linear", "linear",
+                 "big_tenth", sizes.big_tenth, SCORE, [HAND, PREDICT, PLAIN], section="flat", memory_limit="64MB"),
+        Workload("a-lim", "(a) CREATE TABLE, memory_limit 64MB", "linear", "linear", "big", sizes.big, SCORE,
+                 [HAND, PREDICT, PLAIN], section="flat", memory_limit="64MB"),
         Workload("a-agg@tenth", "(a) over Parquet, aggregate only, 1/10 of the rows", "linear", "linear",
                  tenth_parquet, sizes.big_tenth, SCORE, [PREDICT, PLAIN], sink="aggregate", section="flat"),
         Workload("a-agg", "(a) over Parquet, aggregate only", "linear", "linear", big_parquet, sizes.big, SCORE,
