@@ -44,7 +44,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--work", default=None, help="scratch folder for data and models (default: a temp dir)")
     parser.add_argument("--keep", action="store_true", help="keep the scratch folder")
     parser.add_argument("--only", default=None, help="comma-separated workload keys, e.g. a,b,a@tenth")
-    parser.add_argument("--trials", type=int, default=3, help="timed runs per system and workload; the median counts")
+    parser.add_argument("--trials", type=int, default=5, help="timed runs per system and workload; the median counts")
     parser.add_argument("--timeout", type=float, default=3600, help="seconds allowed per system and workload")
     return parser.parse_args(argv)
 
