@@ -328,3 +328,54 @@ def test_a_failed_statement_in_a_clean_transaction_leaves_nothing_to_roll_back(c
     with pytest.raises(sqlpredict.ProgrammingError):
         cur.execute("SELECT * FROM no_such_table")
     check(cur.execute(QUERY.format(model="?", data="t AS d"), [MODEL]).fetchall(), con)
+
+
+FIRST_QUERY = r'''
+import json, sys
+import numpy as np
+sys.path.insert(0, sys.argv[1])
+from onnx import TensorProto, helper, numpy_helper
+import onnx_models
+import sqlpredict
+
+# y = x @ w over a FLOAT[3] column (an array input), and the linear model over two scalar columns.
+w = np.array([[1.0], [-2.0], [0.5]], dtype=np.float32)
+array_model = onnx_models.make(
+    [helper.make_node("MatMul", ["x", "w"], ["y"])],
+    [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 3])],
+    [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 1])],
+    [numpy_helper.from_array(w, "w")],
+)
+con = sqlpredict.connect(dialect="duckdb", batch_size=4)
+cur = con.cursor()
+cur.execute("CREATE TABLE t AS SELECT i AS id, CASE WHEN i % 3 = 0 THEN NULL ELSE CAST(i AS REAL) / 7 END AS f0, "
+            "CAST(i AS REAL) / 11 AS f1, [CAST(i AS REAL), 1, CASE WHEN i = 5 THEN NULL ELSE 2 END]::REAL[3] AS x "
+            "FROM range(10) r(i)")
+scalar = cur.execute("SELECT d.id, p.score FROM PREDICT(MODEL = ?, DATA = t AS d) WITH (score FLOAT) AS p "
+                     "ORDER BY d.id", [onnx_models.linear()]).fetchall()
+array = cur.execute("SELECT d.id, p.y FROM PREDICT(MODEL = ?, DATA = t AS d) WITH (y FLOAT) AS p ORDER BY d.id",
+                    [array_model]).fetchall()
+print(json.dumps({"pandas": "pandas" in sys.modules, "scalar": scalar, "array": array}))
+'''
+
+
+def test_a_first_query_does_not_import_pandas_and_scores_nulls_and_arrays():
+    """pyarrow's numpy conversions import pandas on first use (about 0.3 s and 50 MB on a user's
+    first query); the scoring path converts numbers itself. NULL rows and array inputs included."""
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    out = subprocess.run([sys.executable, "-c", FIRST_QUERY, str(Path(__file__).resolve().parent)],
+                         capture_output=True, text=True, check=True).stdout
+    got = json.loads(out.strip().splitlines()[-1])
+    assert got["pandas"] is False
+    ids = np.arange(10)
+    f0 = (ids / 7).astype(np.float32)
+    f1 = (ids / 11).astype(np.float32)
+    want = expected_scores(f0, f1)
+    assert got["scalar"] == [[int(i), None if i % 3 == 0 else float(want[i])] for i in ids]
+    x = np.stack([ids, np.ones(10), np.full(10, 2.0)], axis=1).astype(np.float32)
+    y = (x @ np.array([[1.0], [-2.0], [0.5]], dtype=np.float32)).ravel()
+    assert got["array"] == [[int(i), None if i == 5 else float(y[i])] for i in ids]
