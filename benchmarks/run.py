@@ -195,20 +195,21 @@ def fmt(value, spec: str = ".3f", missing: str = "-") -> str:
 
 
 def results_table(records: list[dict]) -> list[str]:
-    lines = ["| workload | system | rows | seconds | rows/s | ratio to hand loop | peak RSS MB | "
+    lines = ["| workload | system | rows | seconds | CPU seconds | rows/s | ratio to hand loop | peak RSS MB | "
              "RSS growth MB | max abs diff |",
-             "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
+             "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for r in records:
         label = f"({r['workload']}) {r['title']}" if r["section"] == "main" else f"{r['workload']}: {r['title']}"
         name = SYSTEM_LABELS[r["system"]]
         if "error" in r:
-            lines.append(f"| {label} | {name} | {r['rows']:,} | FAILED: {r['error']} | | | | | |")
+            lines.append(f"| {label} | {name} | {r['rows']:,} | FAILED: {r['error']} | | | | | | |")
             continue
         diff = fmt(r.get("max_abs_diff"), ".2g")
         if r.get("mismatched_rows"):
             diff += f" ({r['mismatched_rows']} rows unpaired/NULL)"
         lines.append(
-            f"| {label} | {name} | {r['rows']:,} | {r['seconds']:.3f} | {r['rows'] / r['seconds']:,.0f} | "
+            f"| {label} | {name} | {r['rows']:,} | {r['seconds']:.3f} | {fmt(r.get('cpu_seconds'), '.3f')} | "
+            f"{r['rows'] / r['seconds']:,.0f} | "
             f"{fmt(ratio_to_hand(records, r), '.2f')} | {r['peak_rss_mb']:.0f} | "
             f"{r['peak_rss_mb'] - r['rss_before_mb']:.0f} | {diff} |")
     return lines
@@ -318,6 +319,8 @@ def write_markdown(path: str, meta: dict, records: list[dict], sizes: Sizes) -> 
         f"- Rows: (a)/(e) {sizes.big:,}; (b)/(c)/(d)/(f) {sizes.mid:,}; (g) {sizes.small:,} rows x {sizes.repeat}.",
         "",
         f"Seconds: the median of {meta['trials']} timed runs of the measured work (time.perf_counter, wall "
+        "time). CPU seconds: the median of the same runs' time.process_time, the CPU time of every thread of the "
+        "process (DuckDB's and onnxruntime's included; the machine's cores bound how far it can exceed the wall "
         "time). Connections, the onnxruntime session and the UDF are set up, and every system runs its work "
         "once over 1 row (first-call costs, PREDICT's session cache), before the clock starts. Every pair of "
         "system and workload runs in a process of its own: peak RSS is that process's VmHWM; RSS growth is "
