@@ -361,8 +361,8 @@ def _needs_own_connection(query: exp.Select, ctx: PlanContext) -> bool:
     tables = [tbl for tbl in query.find_all(exp.Table) if isinstance(tbl.this, exp.Identifier)]
     if any(tbl.name.startswith(STREAM_PREFIX) for tbl in tables):
         return True
-    return any(ctx.is_temp(tbl.name) for tbl in tables if tbl.args.get("db") is None or tbl.db.lower() == "temp"
-               or tbl.catalog.lower() == "temp")
+    # DuckDB looks for `t` and `main.t` in the temp catalog first; only a database-qualified name skips it.
+    return any(ctx.is_temp(tbl.name) for tbl in tables if tbl.catalog.lower() in ("", "temp"))
 
 
 def _output_columns(binding: Binding, data_names: list[str]) -> list[tuple[str, str]]:

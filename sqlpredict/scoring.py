@@ -88,10 +88,10 @@ class Scorer:
 
     def _tensor(self, col: pa.Array, b: InputBinding, valid: np.ndarray | None) -> np.ndarray:
         values = _to_numpy(col, b.width)
+        if valid is not None:
+            values = values[valid]  # first: NULL slots hold arbitrary numbers, which a cast could warn about
         if values.dtype != b.dtype:
             values = values.astype(b.dtype)
-        if valid is not None:
-            values = values[valid]
         if b.width is None and b.rank == 2:
             values = values.reshape(-1, 1)
         return values

@@ -94,8 +94,8 @@ def _session_options(threads: int | None) -> ort.SessionOptions:
     """Quiet, and sharing the cores with DuckDB rather than fighting it.
 
     onnxruntime's intra-op threads spin-wait between runs by default. DuckDB
-    reads DATA and writes the results on the same cores meanwhile, so spinning
-    cost (a) 20% and the classifier 25% on 2 cores; without it, tree ensembles
+    reads DATA and writes the results on the same cores meanwhile: on 2 cores,
+    spinning made benchmark (a) take 1.4x as long. Without it, tree ensembles
     keep their parallel speed-up (benchmarks/README.md).
     """
     options = ort.SessionOptions()

@@ -118,6 +118,9 @@ def test_a_temp_table_that_comes_and_goes_is_always_the_one_read(dialect):
     cur.execute("CREATE TEMP TABLE s (id INT, f0 REAL, f1 REAL)")
     cur.executemany("INSERT INTO s VALUES (?, ?, ?)", temp_rows)
     assert cur.execute(query, [MODEL]).fetchall() == scored(temp_rows)
+    # DuckDB resolves main.s to the temp table too, as a plain SELECT shows; PREDICT must agree.
+    assert cur.execute("SELECT id, f0, f1 FROM main.s").fetchall() == temp_rows
+    assert cur.execute(query.replace("DATA = s", "DATA = main.s"), [MODEL]).fetchall() == scored(temp_rows)
     cur.execute("DROP TABLE temp.s")
     assert cur.execute(query, [MODEL]).fetchall() == scored(main_rows)
     cur.execute("CREATE TABLE kept AS SELECT d.id, p.score FROM PREDICT(MODEL = ?, DATA = s AS d) "
