@@ -16,6 +16,7 @@ import json
 import os
 import platform
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -44,7 +45,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--work", default=None, help="scratch folder for data and models (default: a temp dir)")
     parser.add_argument("--keep", action="store_true", help="keep the scratch folder")
     parser.add_argument("--only", default=None, help="comma-separated workload keys, e.g. a,b,a@tenth")
-    parser.add_argument("--trials", type=int, default=5, help="timed runs per system and workload; the median counts")
+    parser.add_argument("--trials", type=int, default=3, help="timed runs per process; the median of all counts")
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="processes per system and workload, the systems taking turns round by round")
     parser.add_argument("--timeout", type=float, default=3600, help="seconds allowed per system and workload")
     return parser.parse_args(argv)
 
@@ -112,15 +115,23 @@ def drop_tables(db_path: str, tables: list[str]) -> None:
         db.close()
 
 
-def run_workload(w: Workload, paths: dict, trials: int, timeout: float) -> list[dict]:
-    """Every system of one workload; the hand loop runs first and is the reference."""
+def run_workload(w: Workload, paths: dict, trials: int, rounds: int, timeout: float) -> list[dict]:
+    """Every system of one workload, `rounds` times in turn; the hand loop runs first and is the reference.
+
+    Taking turns spreads a burst of load from other tenants of the machine over
+    every system instead of one.
+    """
+    results: dict[str, list[dict]] = {system: [] for system in w.systems}
+    for _ in range(rounds):
+        for system in w.systems:
+            job = {"db": paths["db"], "models": paths["models"], "workload": w.to_json(), "system": system,
+                   "target": table_name(w, system), "trials": trials}
+            results[system].append(run_child(job, timeout))
     records, written = [], []
     reference = table_name(w, HAND) if HAND in w.systems else None
     for system in w.systems:
         target = table_name(w, system)
-        job = {"db": paths["db"], "models": paths["models"], "workload": w.to_json(), "system": system,
-               "target": target, "trials": trials}
-        result = run_child(job, timeout)
+        result = merge_rounds(results[system])
         record = {"workload": w.key, "title": w.title, "section": w.section, "system": system,
                   "rows": w.rows * w.repeat, "repeat": w.repeat, **result}
         if "error" not in result and w.sink == "table":
@@ -131,6 +142,19 @@ def run_workload(w: Workload, paths: dict, trials: int, timeout: float) -> list[
         print(progress_line(record), flush=True)
     drop_tables(paths["db"], written)
     return records
+
+
+def merge_rounds(rounds: list[dict]) -> dict:
+    """One record from a system's rounds: medians over every trial, the highest peak RSS."""
+    failed = [r for r in rounds if "error" in r]
+    if failed:
+        return failed[0]
+    trials = [x for r in rounds for x in r["trial_seconds"]]
+    cpu = [x for r in rounds for x in r["trial_cpu_seconds"]]
+    peak = max(rounds, key=lambda r: r["peak_rss_mb"])
+    return {**rounds[-1], "seconds": statistics.median(trials), "trial_seconds": trials,
+            "cpu_seconds": statistics.median(cpu), "trial_cpu_seconds": cpu,
+            "peak_rss_mb": peak["peak_rss_mb"], "rss_before_mb": peak["rss_before_mb"]}
 
 
 def progress_line(r: dict) -> str:
@@ -318,13 +342,14 @@ def write_markdown(path: str, meta: dict, records: list[dict], sizes: Sizes) -> 
         "graph_optimization_level=ORT_ENABLE_ALL (default), providers as above.",
         f"- Rows: (a)/(e) {sizes.big:,}; (b)/(c)/(d)/(f) {sizes.mid:,}; (g) {sizes.small:,} rows x {sizes.repeat}.",
         "",
-        f"Seconds: the median of {meta['trials']} timed runs of the measured work (time.perf_counter, wall "
-        "time). CPU seconds: the median of the same runs' time.process_time, the CPU time of every thread of the "
-        "process (DuckDB's and onnxruntime's included; the machine's cores bound how far it can exceed the wall "
-        "time). Connections, the onnxruntime session and the UDF are set up, and every system runs its work "
-        "once over 1 row (first-call costs, PREDICT's session cache), before the clock starts. Every pair of "
-        "system and workload runs in a process of its own: peak RSS is that process's VmHWM; RSS growth is "
-        "VmHWM minus the RSS just before the clock started. Ratio: seconds / the hand loop's seconds (below 1 "
+        f"Seconds: the median of {meta['rounds'] * meta['trials']} timed runs of the measured work "
+        f"(time.perf_counter, wall time): {meta['rounds']} rounds, in which the systems of a workload take "
+        f"turns, each system a fresh process timing {meta['trials']} runs. CPU seconds: the median of the same "
+        "runs' time.process_time, the CPU time of every thread of the process (DuckDB's and onnxruntime's "
+        "included; the machine's cores bound how far it can exceed the wall time). In each process, "
+        "connections, the onnxruntime session and the UDF are set up, and the system runs its work once over "
+        "1 row (first-call costs, PREDICT's session cache), before the clock starts. Peak RSS is the highest "
+        "VmHWM of a system's processes; RSS growth is that VmHWM minus the RSS just before its clock started. Ratio: seconds / the hand loop's seconds (below 1 "
         "is faster). max abs diff: the largest difference from the hand loop's outputs, rows joined on id.",
         "",
         "## Results",
@@ -405,7 +430,8 @@ def main(argv: list[str] | None = None) -> None:
     paths = {"db": os.path.join(work, "bench.duckdb"), "models": os.path.join(work, "models")}
     meta = {"date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
             "command": "python benchmarks/run.py " + " ".join(sys.argv[1:] if argv is None else argv),
-            "scale": args.scale, "trials": args.trials, "machine": machine(), "versions": versions()}
+            "scale": args.scale, "trials": args.trials, "rounds": args.rounds, "machine": machine(),
+            "versions": versions()}
     try:
         print(f"models and data in {work} (scale {args.scale}) ...", flush=True)
         build_models(paths["models"])
@@ -420,7 +446,7 @@ def main(argv: list[str] | None = None) -> None:
         for w in workloads(sizes, work):
             if selected is None or w.key in selected:
                 print(f"({w.key}) {w.title}: {w.rows:,} rows x {w.repeat}", flush=True)
-                records += run_workload(w, paths, args.trials, args.timeout)
+                records += run_workload(w, paths, args.trials, args.rounds, args.timeout)
     finally:
         if not args.keep and args.work is None:
             shutil.rmtree(work, ignore_errors=True)

@@ -348,6 +348,7 @@ def run_job(job: dict) -> dict:
     peak = memory_mb("VmHWM")
     system.close()
     return {"seconds": statistics.median(trials), "trial_seconds": trials, "cpu_seconds": statistics.median(cpu),
+            "trial_cpu_seconds": cpu,
             "peak_rss_mb": peak,
             "rss_before_mb": rss_before, "aggregate": [list(r) for r in result] if isinstance(result, list) else None}
 
