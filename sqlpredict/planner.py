@@ -304,7 +304,7 @@ def _data_alias(data: exp.Expression) -> str | None:
 
 
 def _data_query(node: PredictSource, data: exp.Expression) -> exp.Select:
-    query = exp.select("*").from_(data.copy())
+    query = exp.Select(expressions=[exp.Star()], from_=exp.From(this=data.copy()))  # built, not parsed from "*"
     ctes = _visible_ctes(node)
     if ctes:
         query.set("with_", exp.With(expressions=[c.copy() for c in ctes]))
