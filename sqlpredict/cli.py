@@ -89,12 +89,7 @@ def _add_run(commands: t.Any, common: argparse.ArgumentParser) -> None:
         epilog=_RUN_EPILOG,
     )
     run.add_argument("file", metavar="FILE.sql", help="the script to run ('-' reads standard input)")
-    run.add_argument("--database", default=":memory:", metavar="PATH",
-                     help="DuckDB database file (default: a fresh in-memory database)")
-    run.add_argument("--dialect", choices=("tsql", "duckdb"), default="tsql",
-                     help="the SQL the script is written in (default: tsql)")
-    run.add_argument("--format", choices=output.FORMATS, default="table", dest="fmt",
-                     help="how result sets are printed (default: table)")
+    _add_connection_options(run, dialect_help="the SQL the script is written in", format_note="")
     run.set_defaults(handler=_cmd_run)
 
 
@@ -122,6 +117,16 @@ output:
 """
 
 
+def _add_connection_options(parser: argparse.ArgumentParser, dialect_help: str, format_note: str) -> None:
+    """--database, --dialect and --format, which run and shell share (their help texts differ)."""
+    parser.add_argument("--database", default=":memory:", metavar="PATH",
+                        help="DuckDB database file (default: a fresh in-memory database)")
+    parser.add_argument("--dialect", choices=("tsql", "duckdb"), default="tsql",
+                        help=f"{dialect_help} (default: tsql)")
+    parser.add_argument("--format", choices=output.FORMATS, default="table", dest="fmt",
+                        help=f"how result sets are printed (default: table{format_note})")
+
+
 def _add_shell(commands: t.Any, common: argparse.ArgumentParser) -> None:
     shell = commands.add_parser(
         "shell", parents=[common], help="an interactive SQL shell with PREDICT",
@@ -133,12 +138,8 @@ def _add_shell(commands: t.Any, common: argparse.ArgumentParser) -> None:
             "prompts, so the shell can be scripted."),
         epilog=_SHELL_EPILOG,
     )
-    shell.add_argument("--database", default=":memory:", metavar="PATH",
-                       help="DuckDB database file (default: a fresh in-memory database)")
-    shell.add_argument("--dialect", choices=("tsql", "duckdb"), default="tsql",
-                       help="the SQL typed at the prompt (default: tsql)")
-    shell.add_argument("--format", choices=output.FORMATS, default="table", dest="fmt",
-                       help="how result sets are printed (default: table; .format changes it)")
+    _add_connection_options(shell, dialect_help="the SQL typed at the prompt",
+                            format_note="; .format changes it")
     shell.set_defaults(handler=_cmd_shell)
 
 

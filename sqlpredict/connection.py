@@ -36,7 +36,7 @@ _PREDICT_WORD = re.compile(r"\b(PREDICT|describe_model)\s*\(", re.IGNORECASE)  #
 _RESULT_TYPES = {"SELECT", "EXPLAIN", "PRAGMA", "CALL", "RELATION", "ANALYZE"}
 _CHANGE_TYPES = {"INSERT", "UPDATE", "DELETE", "MERGE_INTO"}
 # Statement types that cannot create or drop a temporary table or view.
-_KEEPS_TEMP_OBJECTS = {"SELECT", "INSERT", "UPDATE", "DELETE", "MERGE_INTO"}
+_KEEPS_TEMP_OBJECTS = {"SELECT"} | _CHANGE_TYPES
 
 _shared_cache = SessionCache(DEFAULT_CACHE_BYTES)
 
