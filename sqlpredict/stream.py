@@ -49,7 +49,8 @@ class PredictStream:
         self._sibling: duckdb.DuckDBPyConnection | None = None
         self._source: pa.RecordBatchReader | None = None
         self._scored: list[pa.RecordBatch] | None = None
-        self._prefetcher: Prefetcher | None = None
+        self._workers: list[Prefetcher] = []  # threads scoring and reading ahead, in start order
+        self._closed = False
         self.prefetch = os.environ.get("SQLPREDICT_PREFETCH", "1") != "0"
 
     def open(self, con: duckdb.DuckDBPyConnection, streaming: bool) -> None:
@@ -72,10 +73,19 @@ class PredictStream:
         if not streaming:
             try:
                 self._scored = list(self._score_all())
+            except BaseException:
+                self.close()  # a reader thread may still be reading ahead
+                raise
             finally:
                 self._source = None
 
     def _read(self) -> t.Iterator[pa.RecordBatch]:
+        """DATA's batches, read ahead on a thread of their own from the third on (see `_ahead`)."""
+        if self.prefetch:
+            return self._ahead(self._read_source(), "sqlpredict-read")
+        return self._read_source()
+
+    def _read_source(self) -> t.Iterator[pa.RecordBatch]:
         """DATA's batches; a failure while reading (an interrupt, an I/O error) is a PEP 249 error."""
         assert self._source is not None
         while True:
@@ -111,27 +121,35 @@ class PredictStream:
         if self._scored is not None:
             return pa.RecordBatchReader.from_batches(self.schema, iter(self._scored))
         if self.prefetch:
-            return pa.RecordBatchReader.from_batches(self.schema, self._prefetched())
+            return pa.RecordBatchReader.from_batches(self.schema, self._ahead(self._guarded(), "sqlpredict-score"))
         return pa.RecordBatchReader.from_batches(self.schema, self._guarded())
 
-    def _prefetched(self) -> t.Iterator[pa.RecordBatch]:
-        """The first batch scored here, the rest on a prefetch thread.
+    def _ahead(self, batches: t.Iterator[pa.RecordBatch], name: str) -> t.Iterator[pa.RecordBatch]:
+        """`batches` run on a worker thread ahead of their consumer, from the third batch on.
 
-        DuckDB has nothing to overlap with the first batch, and a short query
-        (one batch) then starts no thread at all.
+        Two workers overlap reading DATA, scoring and DuckDB's consuming: one
+        scores ahead of DuckDB, one reads ahead of it. The first two batches
+        pass through on the consuming thread, so a one-batch query, which has
+        nothing to overlap, starts no thread.
         """
-        batches = self._guarded()
-        first = next(batches, None)
-        if first is None:
+        count = 0
+        for batch in batches:
+            yield batch
+            count += 1
+            if count == 2:
+                break
+        else:
             return
-        yield first
-        self._prefetcher = Prefetcher(batches, depth=2)
-        yield from self._prefetcher
+        if self._closed:  # the statement is over; nothing reads these batches any more
+            raise OperationalError("PREDICT: the scored stream was read after its statement ended")
+        worker = Prefetcher(batches, depth=2, name=name)
+        self._workers.append(worker)
+        yield from worker
 
     def close(self) -> None:
-        if self._prefetcher is not None:
-            self._prefetcher.stop()
-            self._prefetcher = None
+        self._closed = True
+        while self._workers:  # in start order: the scorer, then the reader it started
+            self._workers.pop(0).stop()
         self._source = None
         self._scored = None
         if self._sibling is not None:
@@ -157,18 +175,19 @@ class StaticRelation:
 
 
 class Prefetcher:
-    """Reads and scores the next batches on a worker thread while DuckDB consumes the current one.
+    """Runs an iterator of batches on a worker thread, ahead of the thread that consumes them.
 
-    onnxruntime and DuckDB both release the GIL, so reading DATA, scoring and
-    the user's statement overlap. At most `depth` scored batches wait in memory.
+    One reads DATA ahead of scoring, one scores ahead of DuckDB. onnxruntime
+    and DuckDB both release the GIL, so reading DATA, scoring and the user's
+    statement overlap. At most `depth` batches wait in memory per worker.
     """
 
     _DONE = object()
 
-    def __init__(self, batches: t.Iterator[pa.RecordBatch], depth: int) -> None:
+    def __init__(self, batches: t.Iterator[pa.RecordBatch], depth: int, name: str) -> None:
         self._queue: queue.Queue = queue.Queue(maxsize=depth)
         self._stopped = threading.Event()
-        self._thread = threading.Thread(target=self._run, args=(batches,), daemon=True, name="sqlpredict-prefetch")
+        self._thread = threading.Thread(target=self._run, args=(batches,), daemon=True, name=name)
         self._thread.start()
 
     def _run(self, batches: t.Iterator[pa.RecordBatch]) -> None:

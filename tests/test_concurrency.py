@@ -180,3 +180,98 @@ def interrupt_once(path: str, dialect: str = "duckdb", after: float = 0.7) -> di
 def test_interrupt_stops_a_long_predict(path, dialect):
     timing = interrupt_once(path, dialect)
     assert timing["latency"] < 2.0, timing
+
+
+# ------------------------------------------------------------------ read-ahead workers
+#
+# After its second batch, a stream scores on one worker thread and reads DATA
+# on another (stream.PredictStream._ahead). Results must not depend on them,
+# they must be gone when the statement ends however it ends, and a one-batch
+# query must not start them.
+
+AHEAD_ROWS = 5000
+AHEAD_BATCH = 128  # 40 batches
+
+
+def ahead_connection(path: str):
+    con = sqlpredict.connect(dialect="duckdb", autocommit=path == "streaming", batch_size=AHEAD_BATCH)
+    cur = con.cursor()
+    cur.execute("CREATE TABLE src AS SELECT i AS id, CAST(sin(i) * 100 AS REAL) AS f0, "
+                f"CAST(cos(i) * 10 AS REAL) AS f1 FROM range({AHEAD_ROWS}) r(i)")
+    if path == "on_connection":  # uncommitted rows: DATA is scored on the user's connection first
+        cur.execute("INSERT INTO src VALUES (-1, 1.0, 2.0)")
+    return con
+
+
+def started_threads(monkeypatch) -> list[str]:
+    names: list[str] = []
+    original = threading.Thread.start
+
+    def start(self):
+        names.append(self.name)
+        return original(self)
+
+    monkeypatch.setattr(threading.Thread, "start", start)
+    return names
+
+
+def live_workers() -> list[str]:
+    return [t.name for t in threading.enumerate() if t.name.startswith("sqlpredict-")]
+
+
+@pytest.mark.parametrize("path", ["streaming", "on_connection"])
+@pytest.mark.parametrize("prefetch", ["1", "0"])
+def test_many_batches_score_exactly_with_and_without_read_ahead(path, prefetch, monkeypatch):
+    monkeypatch.setenv("SQLPREDICT_PREFETCH", prefetch)
+    started = started_threads(monkeypatch)
+    model = onnx_models.linear(weights=(0.25, -2.0), bias=3.0)
+    con = ahead_connection(path)
+    rows = con.cursor().execute(
+        "SELECT d.id, d.f0, d.f1, p.score FROM PREDICT(MODEL = ?, DATA = src AS d) WITH (score REAL) AS p "
+        "ORDER BY d.id", [model]).fetchall()
+    ids = np.array([r[0] for r in rows])
+    f0, f1 = (np.array([r[k] for r in rows], dtype=np.float32).reshape(-1, 1) for k in (1, 2))
+    direct = onnx_models.run_direct(model, {"f0": f0, "f1": f1})[0].reshape(-1)
+    assert len(rows) == AHEAD_ROWS + (path == "on_connection")
+    assert list(ids) == sorted(set(ids.tolist()))  # every row once
+    assert np.array_equal(np.array([r[3] for r in rows], dtype=np.float32), direct)
+    workers = sorted(n for n in started if n.startswith("sqlpredict-"))
+    if prefetch == "0":
+        assert workers == []
+    elif path == "streaming":
+        assert workers == ["sqlpredict-read", "sqlpredict-score"]
+    else:  # scored before the statement runs: only DATA is read ahead
+        assert workers == ["sqlpredict-read"]
+    assert live_workers() == []
+    con.close()
+
+
+def test_a_one_batch_query_starts_no_thread(monkeypatch):
+    started = started_threads(monkeypatch)
+    con = ahead_connection("streaming")
+    rows = con.cursor().execute(
+        f"SELECT d.id, p.score FROM PREDICT(MODEL = ?, DATA = (SELECT * FROM src WHERE id < {AHEAD_BATCH}) AS d) "
+        "WITH (score REAL) AS p", [onnx_models.linear()]).fetchall()
+    assert len(rows) == AHEAD_BATCH
+    assert [n for n in started if n.startswith("sqlpredict-")] == []
+    con.close()
+
+
+@pytest.mark.parametrize("path", ["streaming", "on_connection"])
+@pytest.mark.parametrize("ending", ["limit", "failure"])
+def test_workers_are_gone_when_a_statement_ends_early(path, ending):
+    con = ahead_connection(path)
+    cur = con.cursor()
+    if ending == "limit":
+        rows = cur.execute("SELECT d.id, p.score FROM PREDICT(MODEL = ?, DATA = src AS d) WITH (score REAL) AS p "
+                           "LIMIT 3", [onnx_models.linear()]).fetchall()
+        assert len(rows) == 3
+    else:  # row 4000 scores 2e38 + 3e38, infinite in float32, which SMALLINT cannot hold: batch 32 of 40
+        cur.execute("UPDATE src SET f0 = CAST(1e38 AS REAL), f1 = CAST(-1e38 AS REAL) WHERE id = 4000")
+        with pytest.raises(sqlpredict.DataError, match="^PREDICT:"):
+            cur.execute("SELECT d.id, p.score FROM PREDICT(MODEL = ?, DATA = src AS d) WITH (score SMALLINT) AS p",
+                        [onnx_models.linear()])
+    assert live_workers() == []
+    # The connection goes on normally.
+    assert cur.execute("SELECT count(*) FROM src").fetchall()[0][0] == AHEAD_ROWS + (path == "on_connection")
+    con.close()
