@@ -26,8 +26,8 @@ import pyarrow as pa
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from models import make_session, providers  # noqa: E402
-from workloads import (HAND, HAND_ALL, PANDAS, PLAIN, PREDICT, PREDICT_ALL, PREDICT_NO_PREFETCH,  # noqa: E402
-                       PREDICT_SPIN, UDF, Output, Workload)
+from workloads import (HAND, HAND_ALL, PANDAS, PLAIN, PLAIN_INPUTS, PREDICT, PREDICT_ALL,  # noqa: E402
+                       PREDICT_NO_PREFETCH, PREDICT_SPIN, UDF, Output, Workload)
 
 BATCH_ROWS = 65536  # the hand loop's batch, the same as sqlpredict's default batch_size
 SINK = "scored"  # name of the registered reader the hand-written systems write from
@@ -168,8 +168,12 @@ def _spin_wait_on() -> None:
     sessions._session_options = spinning
 
 
-def system_plain_select(job: dict, w: Workload) -> System:
-    """The same statement as PREDICT's with the model left out, through the same sqlpredict cursor."""
+def system_plain_select(job: dict, w: Workload, read_inputs: bool = False) -> System:
+    """The same statement as PREDICT's with the model left out, through the same sqlpredict cursor.
+
+    With `read_inputs` the score is the sum of the model's input columns, so DuckDB reads (and its
+    buffer pool caches) the same columns PREDICT reads; otherwise it is one column, f0.
+    """
     import sqlpredict
 
     con = sqlpredict.connect(job["db"], dialect="duckdb", autocommit=True, providers=providers())
@@ -177,7 +181,8 @@ def system_plain_select(job: dict, w: Workload) -> System:
     limit_memory(cur, w)
 
     def prepare(wl: Workload, target: str):
-        sql = sink_sql(wl, target, f"SELECT d.id, d.f0 AS score FROM {wl.source} AS d")
+        score = " + ".join(f"d.{c}" for c in wl.inputs) if read_inputs else "d.f0"
+        sql = sink_sql(wl, target, f"SELECT d.id, {score} AS score FROM {wl.source} AS d")
         return lambda _: _finish(cur, wl, sql)
 
     return System(prepare, cur.execute, con.close)
@@ -296,6 +301,7 @@ SYSTEMS = {
     PREDICT_ALL: lambda job, w: system_predict(job, w, all_then_filter=True),
     HAND_ALL: lambda job, w: system_hand_loop(job, w, all_then_filter=True),
     PLAIN: system_plain_select,
+    PLAIN_INPUTS: lambda job, w: system_plain_select(job, w, read_inputs=True),
     PREDICT_NO_PREFETCH: lambda job, w: system_predict(job, w, prefetch=False),
     PREDICT_SPIN: lambda job, w: system_predict(job, w, spin=True),
 }

@@ -20,6 +20,7 @@ PANDAS = "pandas"
 PREDICT_ALL = "predict_all_then_filter"
 HAND_ALL = "hand_all_then_filter"
 PLAIN = "plain_select"
+PLAIN_INPUTS = "plain_select_inputs"
 PREDICT_NO_PREFETCH = "predict_no_prefetch"
 PREDICT_SPIN = "predict_spin"
 MAIN_SYSTEMS = [HAND, PREDICT, UDF, PANDAS]
@@ -32,6 +33,7 @@ SYSTEM_LABELS = {
     PREDICT_ALL: "PREDICT, score all then filter",
     HAND_ALL: "hand loop, score all then filter",
     PLAIN: "same SELECT without PREDICT",
+    PLAIN_INPUTS: "same SELECT without PREDICT, reading the inputs",
     PREDICT_NO_PREFETCH: "PREDICT, prefetch off",
     PREDICT_SPIN: "PREDICT, onnxruntime spin-wait on",
 }
@@ -105,7 +107,7 @@ def workloads(sizes: Sizes, work: str) -> list[Workload]:
     tenth_parquet = parquet_source(work, "big_tenth.parquet")
     return [
         Workload("a", "linear regression, 8 inputs", "linear", "linear", "big", sizes.big, SCORE,
-                 MAIN_SYSTEMS + [PLAIN, PREDICT_NO_PREFETCH, PREDICT_SPIN]),
+                 MAIN_SYSTEMS + [PLAIN, PLAIN_INPUTS, PREDICT_NO_PREFETCH, PREDICT_SPIN]),
         Workload("b", "random forest, 100 trees depth 8", "forest", "forest", "mid", sizes.mid, VARIABLE,
                  MAIN_SYSTEMS + [PREDICT_NO_PREFETCH, PREDICT_SPIN]),
         Workload("c", "classifier, label + probabilities", "classifier", "classifier", "mid", sizes.mid, CLASSES,
@@ -119,16 +121,18 @@ def workloads(sizes: Sizes, work: str) -> list[Workload]:
                  sizes.small, SCORE, MAIN_SYSTEMS + [PLAIN], repeat=sizes.repeat),
         # Memory flatness of (a): peak RSS at a tenth of the rows against all of them.
         Workload("a@tenth", "(a) CREATE TABLE, 1/10 of the rows", "linear", "linear", "big_tenth",
-                 sizes.big_tenth, SCORE, [HAND, PREDICT, PLAIN], section="flat"),
+                 sizes.big_tenth, SCORE, [HAND, PREDICT, PLAIN, PLAIN_INPUTS], section="flat"),
         # The same, with DuckDB's buffer pool capped: what then grows is the pipeline's own memory.
         Workload("a-lim@tenth", "(a) CREATE TABLE, memory_limit 64MB, 1/10 of the rows", "linear", "linear",
-                 "big_tenth", sizes.big_tenth, SCORE, [HAND, PREDICT, PLAIN], section="flat", memory_limit="64MB"),
+                 "big_tenth", sizes.big_tenth, SCORE, [HAND, PREDICT, PLAIN, PLAIN_INPUTS], section="flat",
+                 memory_limit="64MB"),
         Workload("a-lim", "(a) CREATE TABLE, memory_limit 64MB", "linear", "linear", "big", sizes.big, SCORE,
-                 [HAND, PREDICT, PLAIN], section="flat", memory_limit="64MB"),
+                 [HAND, PREDICT, PLAIN, PLAIN_INPUTS], section="flat", memory_limit="64MB"),
         Workload("a-agg@tenth", "(a) over Parquet, aggregate only, 1/10 of the rows", "linear", "linear",
-                 tenth_parquet, sizes.big_tenth, SCORE, [PREDICT, PLAIN], sink="aggregate", section="flat"),
+                 tenth_parquet, sizes.big_tenth, SCORE, [PREDICT, PLAIN, PLAIN_INPUTS], sink="aggregate",
+                 section="flat"),
         Workload("a-agg", "(a) over Parquet, aggregate only", "linear", "linear", big_parquet, sizes.big, SCORE,
-                 [PREDICT, PLAIN], sink="aggregate", section="flat"),
+                 [PREDICT, PLAIN, PLAIN_INPUTS], sink="aggregate", section="flat"),
     ]
 
 
