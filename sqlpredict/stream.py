@@ -200,10 +200,11 @@ class Prefetcher:
             self._put(exc)
 
     def _put(self, item: object) -> bool:
+        """Queue `item`; False once the consumer has stopped (the worker then ends)."""
         while not self._stopped.is_set():
             try:
                 self._queue.put(item, timeout=0.1)
-                return True
+                return not self._stopped.is_set()
             except queue.Full:
                 continue
         return False
@@ -218,6 +219,15 @@ class Prefetcher:
             yield item
 
     def stop(self) -> None:
-        """The statement is over (finished, failed or interrupted): let the worker end."""
+        """The statement is over (finished, failed or interrupted): let the worker end.
+
+        Emptying the queue wakes a worker blocked on a full one at once, instead
+        of at its next 0.1 s check; an interrupted statement returns sooner.
+        """
         self._stopped.set()
+        while True:
+            try:
+                self._queue.get_nowait()
+            except queue.Empty:
+                break
         self._thread.join(timeout=5)
