@@ -51,6 +51,7 @@ class PredictStream:
         self._scored: list[pa.RecordBatch] | None = None
         self._workers: list[Prefetcher] = []  # threads scoring and reading ahead, in start order
         self._closed = False
+        self._lock = threading.Lock()  # orders starting workers against close()
         self.prefetch = os.environ.get("SQLPREDICT_PREFETCH", "1") != "0"
 
     def open(self, con: duckdb.DuckDBPyConnection, streaming: bool) -> None:
@@ -140,16 +141,19 @@ class PredictStream:
                 break
         else:
             return
-        if self._closed:  # the statement is over; nothing reads these batches any more
-            raise OperationalError("PREDICT: the scored stream was read after its statement ended")
-        worker = Prefetcher(batches, depth=2, name=name)
-        self._workers.append(worker)
+        with self._lock:  # the scorer starts the reader: it waits here until it is listed itself
+            if self._closed:  # the statement is over; nothing reads these batches any more
+                raise OperationalError("PREDICT: the scored stream was read after its statement ended")
+            worker = Prefetcher(batches, depth=2, name=name)
+            self._workers.append(worker)
         yield from worker
 
     def close(self) -> None:
-        self._closed = True
-        while self._workers:  # in start order: the scorer, then the reader it started
-            self._workers.pop(0).stop()
+        with self._lock:
+            self._closed = True
+            workers, self._workers = self._workers, []
+        for worker in workers:  # the scorer, then the reader it takes from
+            worker.stop()
         self._source = None
         self._scored = None
         if self._sibling is not None:
@@ -222,7 +226,9 @@ class Prefetcher:
         """The statement is over (finished, failed or interrupted): let the worker end.
 
         Emptying the queue wakes a worker blocked on a full one at once, instead
-        of at its next 0.1 s check; an interrupted statement returns sooner.
+        of at its next 0.1 s check; an interrupted statement returns sooner. A
+        worker stopped while another still takes from it would leave that one
+        waiting forever: PredictStream.close stops the scorer before its reader.
         """
         self._stopped.set()
         while True:

@@ -275,3 +275,31 @@ def test_workers_are_gone_when_a_statement_ends_early(path, ending):
     # The connection goes on normally.
     assert cur.execute("SELECT count(*) FROM src").fetchall()[0][0] == AHEAD_ROWS + (path == "on_connection")
     con.close()
+
+
+@pytest.mark.parametrize("pause", [False, True])
+def test_both_workers_end_whichever_started_first(pause, monkeypatch):
+    """The scorer starts the reader on its own thread, so the reader could be listed before the
+    scorer, and was then stopped first: the scorer, waiting on the reader's next batch, waited
+    forever (and close() for its 5 s join timeout). `pause` makes that order likely: the thread
+    that starts the scorer pauses while the scorer starts its reader. DATA is slow to compute,
+    so when LIMIT ends the statement the scorer is waiting on the reader."""
+    original = threading.Thread.start
+
+    def start(self):
+        original(self)
+        if pause and self.name == "sqlpredict-score":
+            time.sleep(0.3)
+
+    monkeypatch.setattr(threading.Thread, "start", start)
+    con = sqlpredict.connect(dialect="duckdb", autocommit=True, batch_size=8192)
+    slow = ("(SELECT CAST(i AS REAL) AS f0, CAST(length(md5(md5(md5(md5(CAST(i AS VARCHAR)))))) AS REAL) AS f1 "
+            "FROM range(2000000) r(i)) AS d")
+    rows = con.cursor().execute(f"SELECT d.f0, p.score FROM PREDICT(MODEL = ?, DATA = {slow}) WITH (score REAL) AS p "
+                                "LIMIT 30000", [onnx_models.linear()]).fetchall()
+    assert len(rows) == 30000
+    f0 = np.array([r[0] for r in rows], dtype=np.float32).reshape(-1, 1)
+    direct = onnx_models.run_direct(onnx_models.linear(), {"f0": f0, "f1": np.full_like(f0, 32.0)})[0]
+    assert np.array_equal(np.array([r[1] for r in rows], dtype=np.float32), direct.reshape(-1))
+    assert live_workers() == []
+    con.close()
