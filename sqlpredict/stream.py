@@ -10,6 +10,10 @@ A scored stream reads DATA from one of two places:
 * the user's own connection otherwise, so that PREDICT sees uncommitted rows
   and temp tables. DuckDB runs one query per connection at a time, so DATA is
   then read and scored completely before the user's statement starts.
+
+From the third batch on, one worker thread reads DATA ahead and another
+scores ahead of DuckDB (`PredictStream._ahead`), so the three overlap.
+`SQLPREDICT_PREFETCH=0` in the environment turns both off.
 """
 
 from __future__ import annotations
