@@ -184,7 +184,7 @@ def test_interrupt_stops_a_long_predict(path, dialect):
 
 # ------------------------------------------------------------------ read-ahead workers
 #
-# After its second batch, a stream scores on one worker thread and reads DATA
+# From its third batch on, a stream scores on one worker thread and reads DATA
 # on another (stream.PredictStream._ahead). Results must not depend on them,
 # they must be gone when the statement ends however it ends, and a one-batch
 # query must not start them.
@@ -259,18 +259,20 @@ def test_a_one_batch_query_starts_no_thread(monkeypatch):
 
 @pytest.mark.parametrize("path", ["streaming", "on_connection"])
 @pytest.mark.parametrize("ending", ["limit", "failure"])
-def test_workers_are_gone_when_a_statement_ends_early(path, ending):
+def test_workers_are_gone_when_a_statement_ends_early(path, ending, monkeypatch):
+    started = started_threads(monkeypatch)
     con = ahead_connection(path)
     cur = con.cursor()
     if ending == "limit":
         rows = cur.execute("SELECT d.id, p.score FROM PREDICT(MODEL = ?, DATA = src AS d) WITH (score REAL) AS p "
-                           "LIMIT 3", [onnx_models.linear()]).fetchall()
-        assert len(rows) == 3
+                           "LIMIT 1000", [onnx_models.linear()]).fetchall()  # 8 of 40 batches: workers ran
+        assert len(rows) == 1000
     else:  # row 4000 scores 2e38 + 3e38, infinite in float32, which SMALLINT cannot hold: batch 32 of 40
         cur.execute("UPDATE src SET f0 = CAST(1e38 AS REAL), f1 = CAST(-1e38 AS REAL) WHERE id = 4000")
         with pytest.raises(sqlpredict.DataError, match="^PREDICT:"):
             cur.execute("SELECT d.id, p.score FROM PREDICT(MODEL = ?, DATA = src AS d) WITH (score SMALLINT) AS p",
                         [onnx_models.linear()])
+    assert "sqlpredict-read" in started  # the statement ended while workers ran
     assert live_workers() == []
     # The connection goes on normally.
     assert cur.execute("SELECT count(*) FROM src").fetchall()[0][0] == AHEAD_ROWS + (path == "on_connection")
