@@ -166,18 +166,21 @@ def _numbers(col: pa.Array) -> np.ndarray:
 
     pyarrow's to_numpy, fill_null and pa.scalar import pandas the first time
     (about 0.3 s and 50 MB, on a user's first query), so integers and floats
-    are viewed through their data buffer, NULL slots included.
+    are viewed through their data buffer, and booleans unpacked from their
+    bits, NULL slots included.
     """
+    if pa.types.is_boolean(col.type):
+        return _bools(col)
     dtype = _NUMPY_OF_ARROW.get(col.type.id)
-    if dtype is None:
+    if dtype is None:  # no other type binds to an input today
         if col.null_count:
-            col = col.fill_null(False if pa.types.is_boolean(col.type) else 0)
+            col = col.fill_null(0)
         return col.to_numpy(zero_copy_only=False)
     return np.frombuffer(col.buffers()[1], dtype=dtype, count=len(col), offset=col.offset * dtype.itemsize)
 
 
 def _bools(mask: pa.BooleanArray) -> np.ndarray:
-    """A boolean array without NULLs (is_null's result) as numpy, unpacked from Arrow's bits."""
+    """A boolean array's values as numpy, unpacked from Arrow's bits (a NULL slot holds some value)."""
     bits = np.frombuffer(mask.buffers()[1], dtype=np.uint8)
     return np.unpackbits(bits, bitorder="little")[mask.offset:mask.offset + len(mask)].astype(bool)
 
@@ -214,7 +217,8 @@ def _tensor_column(out: OutputBinding, value, valid, n: int, scored: int) -> pa.
     if out.width is None:
         return _arrow_numbers(value, valid)
     flat = _arrow_numbers(value.reshape(-1), None)
-    return pa.FixedSizeListArray.from_arrays(flat, out.width, mask=None if valid is None else pa.array(~valid))
+    mask = None if valid is None else _arrow_numbers(~valid, None)
+    return pa.FixedSizeListArray.from_arrays(flat, out.width, mask=mask)
 
 
 def _arrow_numbers(values: np.ndarray, valid: np.ndarray | None) -> pa.Array:

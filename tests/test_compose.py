@@ -358,13 +358,32 @@ scalar = cur.execute("SELECT d.id, p.score FROM PREDICT(MODEL = ?, DATA = t AS d
                      "ORDER BY d.id", [onnx_models.linear()]).fetchall()
 array = cur.execute("SELECT d.id, p.y FROM PREDICT(MODEL = ?, DATA = t AS d) WITH (y FLOAT) AS p ORDER BY d.id",
                     [array_model]).fetchall()
-print(json.dumps({"pandas": "pandas" in sys.modules, "scalar": scalar, "array": array}))
+# z = 2x: an array output (FLOAT[3]) with a NULL row.
+twice_model = onnx_models.make(
+    [helper.make_node("Add", ["x", "x"], ["z"])],
+    [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 3])],
+    [helper.make_tensor_value_info("z", TensorProto.FLOAT, ["N", 3])],
+)
+arrays = cur.execute("SELECT d.id, p.z FROM PREDICT(MODEL = ?, DATA = t AS d) WITH (z FLOAT[3]) AS p ORDER BY d.id",
+                     [twice_model]).fetchall()
+# n = not b: a boolean input and output, NULL where i = 7.
+not_model = onnx_models.make(
+    [helper.make_node("Not", ["b"], ["n"])],
+    [helper.make_tensor_value_info("b", TensorProto.BOOL, ["N", 1])],
+    [helper.make_tensor_value_info("n", TensorProto.BOOL, ["N", 1])],
+)
+bools = cur.execute("SELECT d.id, p.n FROM PREDICT(MODEL = ?, DATA = (SELECT id, CASE WHEN id = 7 THEN NULL "
+                    "ELSE id % 2 = 0 END AS b FROM t) AS d) WITH (n BOOLEAN) AS p ORDER BY d.id",
+                    [not_model]).fetchall()
+print(json.dumps({"pandas": "pandas" in sys.modules, "scalar": scalar, "array": array, "arrays": arrays,
+                  "bools": bools}))
 '''
 
 
 def test_a_first_query_does_not_import_pandas_and_scores_nulls_and_arrays():
     """pyarrow's numpy conversions import pandas on first use (about 0.3 s and 50 MB on a user's
-    first query); the scoring path converts numbers itself. NULL rows and array inputs included."""
+    first query); the scoring path converts numbers itself. NULL rows, array inputs, an array
+    output and booleans included."""
     import json
     import subprocess
     import sys
@@ -382,3 +401,5 @@ def test_a_first_query_does_not_import_pandas_and_scores_nulls_and_arrays():
     x = np.stack([ids, np.ones(10), np.full(10, 2.0)], axis=1).astype(np.float32)
     y = (x @ np.array([[1.0], [-2.0], [0.5]], dtype=np.float32)).ravel()
     assert got["array"] == [[int(i), None if i == 5 else float(y[i])] for i in ids]
+    assert got["arrays"] == [[int(i), None if i == 5 else [float(v) for v in 2 * x[i]]] for i in ids]
+    assert got["bools"] == [[int(i), None if i == 7 else bool(i % 2)] for i in ids]
