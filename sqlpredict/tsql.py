@@ -105,11 +105,12 @@ class BatchRunner:
 
     def run(self, operation: str, params: t.Sequence[t.Any]) -> list[ResultSet]:
         """Read the whole operation first, so a wrong number of `?` values is refused before anything runs."""
-        batches: list[tuple[str, list[tuple[Statement, exp.Expression | ProgrammingError]]]] = []
+        # (text, its statements parsed); None in place of the statements: a CREATE PROCEDURE batch
+        batches: list[tuple[str, list[tuple[Statement, exp.Expression | ProgrammingError]] | None]] = []
         used, readable = 0, True
         for batch in split_batches(operation):
             if is_create_procedure(batch.text):
-                batches.append((batch.text, []))
+                batches.append((batch.text, None))
                 continue
             parsed: list[tuple[Statement, exp.Expression | ProgrammingError]] = []
             for statement in split_statements(batch.text, batch.line):
@@ -125,7 +126,7 @@ class BatchRunner:
             check_marker_count(used, params)
         results: list[ResultSet] = []
         for text, parsed in batches:
-            if not parsed:
+            if parsed is None:
                 self.create_procedure(text)
             else:
                 self.run_statements(parsed, params, Variables(), results)

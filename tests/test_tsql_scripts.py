@@ -158,6 +158,11 @@ def test_go_splits_batches_and_a_variable_lives_for_its_batch(con):
     assert_scores(scored(run(con, "DECLARE @model VARBINARY(MAX) = ?\n" + SCORE, [MODEL])[0])[1], F0, F1)
 
 
+def test_a_batch_of_comments_only_runs_nothing(con):
+    sets = run(con, "SELECT 1 AS [a]\nGO\n-- only a comment\n/* and a block */\nGO\nSELECT 2 AS [b]\nGO\n")
+    assert sets == [[(1,)], [(2,)]]
+
+
 def test_comments_line_and_block(con):
     sets = run(con, """/* Scoring script
    GO ; SELECT 'not a statement'
