@@ -356,8 +356,9 @@ def write_markdown(path: str, meta: dict, records: list[dict], sizes: Sizes) -> 
         "included; the machine's cores bound how far it can exceed the wall time). In each process, "
         "connections, the onnxruntime session and the UDF are set up, and the system runs its work once over "
         "1 row (first-call costs, PREDICT's session cache), before the clock starts. Peak RSS is the highest "
-        "VmHWM of a system's processes; RSS growth is that VmHWM minus the RSS just before its clock started. Ratio: seconds / the hand loop's seconds (below 1 "
-        "is faster). max abs diff: the largest difference from the hand loop's outputs, rows joined on id.",
+        "VmHWM of a system's processes; RSS growth is that VmHWM minus the RSS just before its clock started. "
+        "Ratio: seconds / the hand loop's seconds (below 1 is faster). max abs diff: the largest difference "
+        "from the hand loop's outputs, rows joined on id.",
         "",
         "## Results",
         "",

@@ -95,8 +95,8 @@ def _session_options(threads: int | None) -> ort.SessionOptions:
 
     onnxruntime's intra-op threads spin-wait between runs by default. DuckDB
     reads DATA and writes the results on the same cores meanwhile: on 2 cores,
-    spinning made benchmark (a) take 1.4x as long. Without it, tree ensembles
-    keep their parallel speed-up (benchmarks/README.md).
+    spinning made benchmark (a) take 1.2x to 1.4x as long. Without it, tree
+    ensembles keep their parallel speed-up (benchmarks/README.md).
     """
     options = ort.SessionOptions()
     options.log_severity_level = 3
