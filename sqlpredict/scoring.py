@@ -157,7 +157,7 @@ def _to_numpy(col: pa.Array, width: int | None) -> np.ndarray:
     if width is not None:
         return _numbers(_fixed_children(col, width)).reshape(-1, width)
     if pa.types.is_string(col.type) or pa.types.is_large_string(col.type) or pa.types.is_string_view(col.type):
-        return np.array(col.to_pylist(), dtype=object)
+        return _strings(col)
     return _numbers(col)
 
 
@@ -185,6 +185,22 @@ def _bools(mask: pa.BooleanArray) -> np.ndarray:
     return np.unpackbits(bits, bitorder="little")[mask.offset:mask.offset + len(mask)].astype(bool)
 
 
+def _strings(col: pa.Array) -> np.ndarray:
+    """A string column as a numpy array of str, decoded from Arrow's buffers (a NULL slot holds '').
+
+    to_pylist and to_numpy import pandas the first time, as pa.array does (see _numbers).
+    """
+    if pa.types.is_string_view(col.type):
+        col = col.cast(pa.string())
+    width = np.dtype(np.int64 if pa.types.is_large_string(col.type) else np.int32)
+    _, offsets_buffer, data_buffer = col.buffers()
+    offsets = np.frombuffer(offsets_buffer, dtype=width, count=len(col) + 1, offset=col.offset * width.itemsize)
+    data = memoryview(data_buffer if data_buffer is not None else b"")
+    out = np.empty(len(col), dtype=object)
+    out[:] = [str(data[start:end], "utf-8") for start, end in zip(offsets[:-1].tolist(), offsets[1:].tolist())]
+    return out
+
+
 _NUMPY_OF_ARROW = {pa.from_numpy_dtype(np.dtype(name)).id: np.dtype(name) for name in (
     "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64", "float16", "float32", "float64")}
 
@@ -207,7 +223,7 @@ def _tensor_column(out: OutputBinding, value, valid, n: int, scored: int) -> pa.
             for i, item in zip(np.flatnonzero(valid), items):
                 full[i] = item
             items = full
-        return pa.array([None if v is None else str(v) for v in items], type=pa.string())
+        return _arrow_strings([None if v is None else str(v) for v in items])
     if value.dtype != out.dtype:
         value = value.astype(out.dtype)
     if valid is not None:
@@ -235,7 +251,22 @@ def _arrow_numbers(values: np.ndarray, valid: np.ndarray | None) -> pa.Array:
                                  null_count=nulls)
 
 
+def _arrow_strings(items: list[str | None]) -> pa.Array:
+    """Python strings as an Arrow string array, built from its buffers (pa.array imports pandas)."""
+    encoded = [b"" if s is None else s.encode("utf-8") for s in items]
+    offsets = np.zeros(len(encoded) + 1, dtype=np.int64)
+    np.cumsum(np.fromiter(map(len, encoded), dtype=np.int64, count=len(encoded)), out=offsets[1:])
+    large = offsets[-1] > np.iinfo(np.int32).max
+    typ = pa.large_string() if large else pa.string()
+    valid = np.fromiter((s is not None for s in items), dtype=np.bool_, count=len(items))
+    nulls = len(items) - int(np.count_nonzero(valid))
+    validity = pa.py_buffer(np.packbits(valid, bitorder="little")) if nulls else None
+    buffers = [validity, pa.py_buffer(offsets if large else offsets.astype(np.int32)), pa.py_buffer(b"".join(encoded))]
+    return pa.Array.from_buffers(typ, len(items), buffers, null_count=nulls)
+
+
 def _map_column(out: OutputBinding, value, valid, n: int, scored: int) -> pa.Array:
+    """A ZipMap output (one dict per row) as DuckDB's MAP, built from Arrow buffers."""
     items = list(value) if value is not None else []
     if valid is not None:
         full: list = [None] * n
@@ -243,7 +274,20 @@ def _map_column(out: OutputBinding, value, valid, n: int, scored: int) -> pa.Arr
             full[i] = item
         items = full
     typ = duckdb_arrow_type(out.natural_type)
-    return pa.array([None if m is None else list(m.items()) for m in items], type=typ)
+    keys: list = []
+    values: list = []
+    offsets = np.zeros(len(items) + 1, dtype=np.int32)
+    for i, m in enumerate(items):
+        if m is not None:
+            keys.extend(m.keys())
+            values.extend(m.values())
+        offsets[i + 1] = len(keys)
+    key_array = _arrow_strings(keys) if pa.types.is_string(typ.key_type) else _arrow_numbers(
+        np.array(keys, dtype=typ.key_type.to_pandas_dtype()), None)
+    value_array = _arrow_numbers(np.array(values, dtype=typ.item_type.to_pandas_dtype()), None)
+    is_null = np.fromiter((m is None for m in items), dtype=np.bool_, count=len(items))
+    mask = _arrow_numbers(is_null, None) if is_null.any() else None
+    return pa.MapArray.from_arrays(_arrow_numbers(offsets, None), key_array, value_array, type=typ, mask=mask)
 
 
 def _cast(arr: pa.Array, out: OutputBinding, typ: pa.DataType) -> pa.Array:

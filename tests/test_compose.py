@@ -375,15 +375,39 @@ not_model = onnx_models.make(
 bools = cur.execute("SELECT d.id, p.n FROM PREDICT(MODEL = ?, DATA = (SELECT id, CASE WHEN id = 7 THEN NULL "
                     "ELSE id % 2 = 0 END AS b FROM t) AS d) WITH (n BOOLEAN) AS p ORDER BY d.id",
                     [not_model]).fetchall()
+# Strings in and out (echo, and a label encoder), NULL where i = 4; a ZipMap over x, NULL where i = 5.
+def ml_model(nodes, inputs, outputs):
+    graph = helper.make_graph(nodes, "g", inputs, outputs)
+    return helper.make_model(graph, ir_version=onnx_models.IR_VERSION, opset_imports=[
+        helper.make_opsetid("", onnx_models.OPSET), helper.make_opsetid("ai.onnx.ml", 3)]).SerializeToString()
+string_model = ml_model(
+    [helper.make_node("Identity", ["s"], ["echo"]),
+     helper.make_node("LabelEncoder", ["s"], ["code"], domain="ai.onnx.ml", keys_strings=["a", "é"],
+                      values_int64s=[1, 2], default_int64=-1)],
+    [helper.make_tensor_value_info("s", TensorProto.STRING, ["N", 1])],
+    [helper.make_tensor_value_info("echo", TensorProto.STRING, ["N", 1]),
+     helper.make_tensor_value_info("code", TensorProto.INT64, ["N", 1])],
+)
+strings = cur.execute("SELECT d.id, p.echo, p.code FROM PREDICT(MODEL = ?, DATA = (SELECT id, CASE WHEN id = 4 "
+                      "THEN NULL WHEN id % 2 = 0 THEN 'a' ELSE 'é' || id END AS s FROM t) AS d) "
+                      "WITH (echo VARCHAR, code BIGINT) AS p ORDER BY d.id", [string_model]).fetchall()
+zipmap_model = ml_model(
+    [helper.make_node("ZipMap", ["x"], ["probability"], domain="ai.onnx.ml", classlabels_strings=["u", "v", "w"])],
+    [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 3])],
+    [helper.make_value_info("probability", helper.make_sequence_type_proto(
+        helper.make_map_type_proto(TensorProto.STRING, helper.make_tensor_type_proto(TensorProto.FLOAT, []))))],
+)
+maps = cur.execute("SELECT d.id, p.probability FROM PREDICT(MODEL = ?, DATA = t AS d) "
+                   "WITH (probability MAP(VARCHAR, FLOAT)) AS p ORDER BY d.id", [zipmap_model]).fetchall()
 print(json.dumps({"pandas": "pandas" in sys.modules, "scalar": scalar, "array": array, "arrays": arrays,
-                  "bools": bools}))
+                  "bools": bools, "strings": strings, "maps": maps}))
 '''
 
 
 def test_a_first_query_does_not_import_pandas_and_scores_nulls_and_arrays():
     """pyarrow's numpy conversions import pandas on first use (about 0.3 s and 50 MB on a user's
-    first query); the scoring path converts numbers itself. NULL rows, array inputs, an array
-    output and booleans included."""
+    first query); the scoring path converts values itself. NULL rows, array inputs, an array
+    output, booleans, strings and ZipMap outputs included."""
     import json
     import subprocess
     import sys
@@ -403,3 +427,8 @@ def test_a_first_query_does_not_import_pandas_and_scores_nulls_and_arrays():
     assert got["array"] == [[int(i), None if i == 5 else float(y[i])] for i in ids]
     assert got["arrays"] == [[int(i), None if i == 5 else [float(v) for v in 2 * x[i]]] for i in ids]
     assert got["bools"] == [[int(i), None if i == 7 else bool(i % 2)] for i in ids]
+    text = [None if i == 4 else "a" if i % 2 == 0 else f"é{i}" for i in ids]
+    assert got["strings"] == [[int(i), s, None if s is None else 1 if s == "a" else -1] for i, s in zip(ids, text)]
+    labels = ["u", "v", "w"]
+    assert got["maps"] == [[int(i), None if i == 5 else [[k, float(v)] for k, v in zip(labels, x[i])]]
+                           for i in ids]
