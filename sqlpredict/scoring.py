@@ -157,7 +157,7 @@ def _to_numpy(col: pa.Array, width: int | None) -> np.ndarray:
     if width is not None:
         return _numbers(_fixed_children(col, width)).reshape(-1, width)
     if pa.types.is_string(col.type) or pa.types.is_large_string(col.type) or pa.types.is_string_view(col.type):
-        return _strings(col)
+        return np.array(col.to_pylist(), dtype=object)  # to_pylist, unlike pa.array, imports no pandas
     return _numbers(col)
 
 
@@ -185,22 +185,6 @@ def _bools(mask: pa.BooleanArray) -> np.ndarray:
     return np.unpackbits(bits, bitorder="little")[mask.offset:mask.offset + len(mask)].astype(bool)
 
 
-def _strings(col: pa.Array) -> np.ndarray:
-    """A string column as a numpy array of str, decoded from Arrow's buffers (a NULL slot holds '').
-
-    to_pylist and to_numpy import pandas the first time, as pa.array does (see _numbers).
-    """
-    if pa.types.is_string_view(col.type):
-        col = col.cast(pa.string())
-    width = np.dtype(np.int64 if pa.types.is_large_string(col.type) else np.int32)
-    _, offsets_buffer, data_buffer = col.buffers()
-    offsets = np.frombuffer(offsets_buffer, dtype=width, count=len(col) + 1, offset=col.offset * width.itemsize)
-    data = memoryview(data_buffer if data_buffer is not None else b"")
-    out = np.empty(len(col), dtype=object)
-    out[:] = [str(data[start:end], "utf-8") for start, end in zip(offsets[:-1].tolist(), offsets[1:].tolist())]
-    return out
-
-
 _NUMPY_OF_ARROW = {pa.from_numpy_dtype(np.dtype(name)).id: np.dtype(name) for name in (
     "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64", "float16", "float32", "float64")}
 
@@ -223,7 +207,7 @@ def _tensor_column(out: OutputBinding, value, valid, n: int, scored: int) -> pa.
             for i, item in zip(np.flatnonzero(valid), items):
                 full[i] = item
             items = full
-        return _arrow_strings([None if v is None else str(v) for v in items])
+        return _arrow_strings(items)
     if value.dtype != out.dtype:
         value = value.astype(out.dtype)
     if valid is not None:
@@ -252,16 +236,25 @@ def _arrow_numbers(values: np.ndarray, valid: np.ndarray | None) -> pa.Array:
 
 
 def _arrow_strings(items: list[str | None]) -> pa.Array:
-    """Python strings as an Arrow string array, built from its buffers (pa.array imports pandas)."""
-    encoded = [b"" if s is None else s.encode("utf-8") for s in items]
-    offsets = np.zeros(len(encoded) + 1, dtype=np.int64)
-    np.cumsum(np.fromiter(map(len, encoded), dtype=np.int64, count=len(encoded)), out=offsets[1:])
+    """Python strings as an Arrow string array, built from its buffers: pa.array imports pandas.
+
+    ASCII text (the usual class labels) is encoded in one call; otherwise each
+    string is encoded on its own to find where it ends.
+    """
+    valid = None
+    if None in items:
+        valid = np.fromiter((s is not None for s in items), dtype=np.bool_, count=len(items))
+        items = [s if s is not None else "" for s in items]
+    text = "".join(items)  # onnxruntime gives a string tensor's values as str
+    data = text.encode("utf-8")
+    pieces = items if len(data) == len(text) else [s.encode("utf-8") for s in items]
+    offsets = np.zeros(len(items) + 1, dtype=np.int64)
+    np.cumsum(np.fromiter(map(len, pieces), dtype=np.int64, count=len(items)), out=offsets[1:])
     large = offsets[-1] > np.iinfo(np.int32).max
     typ = pa.large_string() if large else pa.string()
-    valid = np.fromiter((s is not None for s in items), dtype=np.bool_, count=len(items))
-    nulls = len(items) - int(np.count_nonzero(valid))
-    validity = pa.py_buffer(np.packbits(valid, bitorder="little")) if nulls else None
-    buffers = [validity, pa.py_buffer(offsets if large else offsets.astype(np.int32)), pa.py_buffer(b"".join(encoded))]
+    nulls = 0 if valid is None else len(items) - int(np.count_nonzero(valid))
+    validity = None if valid is None else pa.py_buffer(np.packbits(valid, bitorder="little"))
+    buffers = [validity, pa.py_buffer(offsets if large else offsets.astype(np.int32)), pa.py_buffer(data)]
     return pa.Array.from_buffers(typ, len(items), buffers, null_count=nulls)
 
 
