@@ -10,6 +10,7 @@ from __future__ import annotations
 import ctypes
 import os
 import threading
+import warnings
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -22,31 +23,36 @@ from .model import ModelInfo, describe_model, model_digest
 DEFAULT_CACHE_BYTES = 1 << 30
 
 
-@lru_cache(maxsize=1)
 def cuda_usable() -> bool:
-    """True when a GPU is present and onnxruntime-gpu's CUDA provider can load.
+    """True when a GPU is present and onnxruntime-gpu's CUDA provider can load."""
+    return cuda_problem() is None
+
+
+@lru_cache(maxsize=1)
+def cuda_problem() -> str | None:
+    """Why the CUDA provider cannot run here, or None when it can.
 
     Checked quietly with ctypes, so machines without CUDA see no error spam
     from onnxruntime trying and failing to load the provider.
     """
     if "CUDAExecutionProvider" not in ort.get_available_providers():
-        return False
+        return "this onnxruntime has no CUDA provider (install onnxruntime-gpu)"
     try:
         cuda = ctypes.CDLL("libcuda.so.1")
         count = ctypes.c_int(0)
         if cuda.cuInit(0) != 0 or cuda.cuDeviceGetCount(ctypes.byref(count)) != 0 or count.value < 1:
-            return False
+            return "no GPU is visible to the CUDA driver"
     except OSError:
-        return False
+        return "no NVIDIA driver (libcuda.so.1) is installed"
     try:
         if hasattr(ort, "preload_dlls"):
             ort.preload_dlls()
         capi = os.path.join(os.path.dirname(ort.__file__), "capi")
         ctypes.CDLL(os.path.join(capi, "libonnxruntime_providers_shared.so"), mode=ctypes.RTLD_GLOBAL)
         ctypes.CDLL(os.path.join(capi, "libonnxruntime_providers_cuda.so"))
-    except OSError:
-        return False
-    return True
+    except OSError as exc:
+        return f"onnxruntime's CUDA provider cannot load its libraries ({exc})"
+    return None
 
 
 def default_providers() -> tuple[str, ...]:
@@ -57,7 +63,13 @@ def default_providers() -> tuple[str, ...]:
 
 
 def resolve_providers(providers: list[str] | tuple[str, ...] | None) -> tuple[str, ...]:
-    """Validate a connection's `providers=` list against what onnxruntime offers."""
+    """Validate a connection's `providers=` list against what onnxruntime offers and can run.
+
+    CUDA named alone is a demand: where it cannot run, that is an error, not
+    onnxruntime's silent fallback to the CPU after a screen of log lines.
+    CUDA named before another provider is a preference: the others are used,
+    with one warning that says why.
+    """
     if providers is None:
         return default_providers()
     available = ort.get_available_providers()
@@ -67,7 +79,19 @@ def resolve_providers(providers: list[str] | tuple[str, ...] | None) -> tuple[st
         raise ProgrammingError(
             f"providers {list(chosen)} are not available; this onnxruntime offers {available}"
         )
-    return chosen
+    problem = cuda_problem() if "CUDAExecutionProvider" in chosen else None
+    if problem is None:
+        return chosen
+    rest = tuple(p for p in chosen if p != "CUDAExecutionProvider")
+    if not rest:
+        raise OperationalError(
+            f"providers {list(chosen)} ask for CUDA, but it cannot run here: {problem}; "
+            "leave providers out to use the CUDA provider where it can run and the CPU otherwise, "
+            "or add 'CPUExecutionProvider' after it"
+        )
+    warnings.warn(f"sqlpredict: CUDA cannot run here ({problem}); scoring with {list(rest)}",
+                  RuntimeWarning, stacklevel=4)
+    return rest
 
 
 @dataclass

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import decimal
+import os
 import sys
 import threading
 import time
@@ -498,3 +499,37 @@ def test_a_wrong_number_of_values_is_refused_before_anything_runs(dialect):
     with pytest.raises(sqlpredict.ProgrammingError, match="1 parameter markers"):
         cur.execute("CREATE TABLE made_early (a INT); INSERT INTO made_early VALUES (?)", [])
     assert cur.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'made_early'").fetchall() == [(0,)]
+
+
+FORCED_CUDA = r'''
+import sys, warnings
+sys.path.insert(0, sys.argv[1])
+import sqlpredict
+from onnx_models import linear
+try:
+    sqlpredict.connect(providers=["CUDAExecutionProvider"])
+    print("connected")
+except sqlpredict.Error as exc:
+    print(type(exc).__name__, exc)
+con = sqlpredict.connect(providers=["CUDAExecutionProvider", "CPUExecutionProvider"])
+print(con.cursor().execute("SELECT p.score FROM PREDICT(MODEL = ?, DATA = (SELECT CAST(1 AS REAL) AS f0, "
+                           "CAST(2 AS REAL) AS f1) AS d) WITH (score FLOAT) AS p", [linear()]).fetchall())
+'''
+
+
+@pytest.mark.skipif(os.path.exists("/dev/nvidia0"), reason="a GPU is present: CUDA may run")
+def test_cuda_demanded_where_it_cannot_run_is_an_error_and_a_preference_falls_back_with_one_warning():
+    """onnxruntime alone prints pages of CUDA load errors and quietly scores on the CPU."""
+    import subprocess
+    from pathlib import Path
+
+    run = subprocess.run([sys.executable, "-c", FORCED_CUDA, str(Path(__file__).resolve().parent)],
+                         capture_output=True, text=True, check=True)
+    lines = run.stdout.strip().splitlines()
+    assert lines[0].startswith("OperationalError providers ['CUDAExecutionProvider'] ask for CUDA, but it cannot run")
+    assert "CPUExecutionProvider" in lines[0]  # says how to fix it
+    want = run_direct(linear(), {"f0": np.array([[1]], np.float32), "f1": np.array([[2]], np.float32)})[0]
+    assert lines[1] == repr([(float(want[0, 0]),)])
+    errors = [line for line in run.stderr.splitlines() if line.strip()]
+    assert len([e for e in errors if "RuntimeWarning: sqlpredict: CUDA cannot run here" in e]) == 1
+    assert ":onnxruntime:" not in run.stderr  # onnxruntime's own log lines: [E:onnxruntime:Default, ...]
