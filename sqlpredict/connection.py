@@ -207,6 +207,24 @@ class Connection:
             self._run_control("BEGIN TRANSACTION")
             self._in_transaction = True
 
+    def _refresh_snapshot(self) -> None:
+        """A transaction that has written nothing starts each statement from what is committed now.
+
+        That is READ COMMITTED, SQL Server's default, for the whole statement.
+        DuckDB would keep the transaction's first snapshot, while PREDICT reads
+        DATA on a sibling connection, which sees the latest commit: one
+        statement would mix two states of the database. Ending a transaction
+        that wrote nothing loses nothing.
+        """
+        if self._in_transaction and not self._dirty:
+            assert self._db is not None
+            try:
+                self._db.execute("COMMIT")
+                self._db.execute("BEGIN TRANSACTION")
+            except duckdb.Error as exc:
+                self._in_transaction = self._user_transaction = False
+                raise from_duckdb(exc) from exc
+
     def run_batch(self, operation: str, params: t.Sequence[t.Any]) -> list[ResultSet]:
         """Run every statement of `operation`; one ResultSet per statement."""
         with self._lock:
@@ -281,6 +299,7 @@ class Connection:
             control = _text_transaction_control(statement)
             if control:
                 return self._control_statement(control)
+        self._refresh_snapshot()
         self._begin_if_needed()
         if isinstance(statement, exp.Expression):
             stored = self._catalog_statement(statement)

@@ -533,3 +533,31 @@ def test_cuda_demanded_where_it_cannot_run_is_an_error_and_a_preference_falls_ba
     errors = [line for line in run.stderr.splitlines() if line.strip()]
     assert len([e for e in errors if "RuntimeWarning: sqlpredict: CUDA cannot run here" in e]) == 1
     assert ":onnxruntime:" not in run.stderr  # onnxruntime's own log lines: [E:onnxruntime:Default, ...]
+
+
+def test_a_statement_sees_one_state_of_the_database_read_committed(tmp_path):
+    """PREDICT reads DATA on a sibling connection; the rest of the statement on the user's own.
+    A transaction without writes must not keep an older snapshot than that sibling sees."""
+    path = str(tmp_path / "rc.duckdb")
+    writer, reader = sqlpredict.connect(path), sqlpredict.connect(path)
+    writer.execute("CREATE TABLE t (id INT, f0 REAL, f1 REAL)")
+    writer.execute("INSERT INTO t VALUES (1, 0.5, 2)")
+    writer.commit()
+    assert reader.execute("SELECT count(*) FROM t").fetchall() == [(1,)]  # reader's transaction is open
+    writer.execute("INSERT INTO t VALUES (2, 1.5, -1)")
+    writer.commit()
+    rows = reader.execute(
+        "SELECT t.id, p.score FROM t LEFT JOIN PREDICT(MODEL = ?, DATA = t AS d) WITH (score FLOAT) AS p "
+        "ON d.id = t.id ORDER BY t.id", [MODEL]).fetchall()
+    f0, f1 = np.array([[0.5], [1.5]], np.float32), np.array([[2], [-1]], np.float32)
+    want = run_direct(MODEL, {"f0": f0, "f1": f1})[0].ravel()
+    assert rows == [(1, float(want[0])), (2, float(want[1]))]
+    # With writes of its own, the reader keeps its transaction (and sees its own rows).
+    reader.execute("INSERT INTO t VALUES (3, 0, 0)")
+    writer.execute("INSERT INTO t VALUES (4, 0, 0)")
+    writer.commit()
+    assert reader.execute("SELECT id FROM t ORDER BY id").fetchall() == [(1,), (2,), (3,)]
+    reader.rollback()
+    assert reader.execute("SELECT id FROM t ORDER BY id").fetchall() == [(1,), (2,), (4,)]
+    writer.close()
+    reader.close()
