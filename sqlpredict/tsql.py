@@ -8,6 +8,7 @@ Server.
 
 from __future__ import annotations
 
+import datetime
 import typing as t
 import uuid
 from dataclasses import dataclass, field
@@ -255,7 +256,7 @@ class BatchRunner:
             caller.items[f"__arg{i}"] = Variable(param.sql_type, value)
             args.append(Argument(None, exp.Parameter(this=exp.var(f"__arg{i}")), param.output))
         results = self.run_procedure(proc, args, Statement(f"EXEC {name}", 1), [], caller)
-        return results, [caller.items[f"__arg{i}"].value for i in range(len(args))]
+        return results, [_output_value(caller.items[f"__arg{i}"]) for i in range(len(args))]
 
     def describe_model(self, args: list[Argument], statement: Statement, params: list[t.Any],
                        variables: Variables) -> ResultSet:
@@ -313,8 +314,9 @@ class BatchRunner:
         query = exp.select(exp.cast(expr, exp.DataType.build(variable.sql_type, dialect="duckdb")))
         bind_variables(query, variables, params, statement.line)
         result = self.connection.run_tree(query, params)
-        rows = result.table.to_pylist() if result.table is not None else []
-        return next(iter(rows[0].values())) if rows else None
+        if result.table is None or not result.table.num_rows:
+            return None
+        return _row_values(result.table, 0)[0]
 
     def select_into_variables(self, tree: exp.Select, statement: Statement, params: list[t.Any],
                               variables: Variables) -> None:
@@ -334,10 +336,32 @@ class BatchRunner:
         bind_variables(query, variables, params, statement.line)
         result = self.connection.run_tree(query, params)
         if result.table is not None and result.table.num_rows:
-            last = result.table.slice(result.table.num_rows - 1).to_pylist()[0]
-            for variable, value in zip(targets, last.values()):
+            last = _row_values(result.table, result.table.num_rows - 1)
+            for variable, value in zip(targets, last):
                 variable.value = value
         return None
+
+
+def _row_values(table: pa.Table, index: int) -> list[t.Any]:
+    """One row as Python values, for variables.
+
+    A DATETIME2(7) value (nanoseconds) is kept as its text: Python's datetime
+    stops at microseconds, and pyarrow needs pandas for more. The CAST that
+    binds a variable to its declared type reads the text back exactly.
+    """
+    values = []
+    for col in table.slice(index, 1).columns:
+        if pa.types.is_timestamp(col.type) and col.type.unit == "ns":
+            col = col.cast(pa.string())
+        values.append(col.to_pylist()[0])
+    return values
+
+
+def _output_value(variable: Variable) -> t.Any:
+    """An OUTPUT parameter's value for callproc: DATETIME2(7) text as a datetime, as a fetch gives it."""
+    if variable.sql_type == "TIMESTAMP_NS" and isinstance(variable.value, str):
+        return datetime.datetime.fromisoformat(variable.value[:26])
+    return variable.value
 
 
 def _assignments(tree: exp.Select) -> bool:

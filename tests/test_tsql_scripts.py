@@ -863,3 +863,33 @@ SELECT p.[score] FROM PREDICT(MODEL = @model, DATA = [t] AS d) WITH ([score] NUM
     con.close()
     expected = direct([261.07501220703125], [0.0], model)
     assert rows[0][0] == decimal.Decimal(float(expected[0])).quantize(decimal.Decimal(1).scaleb(-17))
+
+
+NO_PANDAS_DATETIME2 = r'''
+import sys
+sys.modules["pandas"] = None  # as on a machine without pandas (not a dependency): importing it fails
+import sqlpredict
+cur = sqlpredict.connect().cursor()
+cur.execute("CREATE TABLE t (d DATETIME2(7))")
+cur.execute("INSERT INTO t VALUES ('2024-06-01 08:00:00.7654321')")
+cur.execute("""DECLARE @d DATETIME2(7) = '2024-06-01 08:00:00.1234567'
+DECLARE @e DATETIME2(7)
+SELECT @e = d FROM t
+INSERT INTO t VALUES (@d)
+SELECT CAST(@d AS VARCHAR(40)), CAST(@e AS VARCHAR(40)), @d""")
+print(repr(cur.fetchall()))
+print(repr(cur.execute("SELECT CAST(d AS VARCHAR(40)) FROM t ORDER BY d").fetchall()))
+'''
+
+
+def test_datetime2_variables_keep_100ns_without_pandas():
+    """pyarrow turns a nanosecond timestamp into Python only through pandas; a variable must not need it."""
+    import subprocess
+    import sys
+
+    run = subprocess.run([sys.executable, "-c", NO_PANDAS_DATETIME2], capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    lines = run.stdout.strip().splitlines()
+    assert lines[0] == repr([("2024-06-01 08:00:00.1234567", "2024-06-01 08:00:00.7654321",
+                              dt.datetime(2024, 6, 1, 8, 0, 0, 123456))])
+    assert lines[1] == repr([("2024-06-01 08:00:00.1234567",), ("2024-06-01 08:00:00.7654321",)])
