@@ -8,6 +8,7 @@ the engine's message ("PREDICT: input 'x' ..."), not the call stack.
 from __future__ import annotations
 
 import argparse
+import codecs
 import os
 import re
 import sys
@@ -233,11 +234,24 @@ def _cmd_shell(args: argparse.Namespace) -> int:
     return run_shell(database=args.database, dialect=args.dialect, fmt=args.fmt, debug=args.debug)
 
 
+class ScriptEncodingError(Exception):
+    """A script file that is not UTF-8 or UTF-16 text."""
+
+
 def _read_script(path: str) -> str:
+    """The script's text: UTF-8, with or without a BOM, or UTF-16 with a BOM (SSMS's "Unicode")."""
     if path == "-":
         return sys.stdin.read()
-    with open(path, encoding="utf-8-sig") as f:  # -sig: SSMS saves scripts with a BOM
-        return f.read()
+    with open(path, "rb") as f:
+        data = f.read()
+    encoding = "utf-16" if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) else "utf-8-sig"
+    try:
+        return data.decode(encoding)
+    except UnicodeDecodeError as exc:
+        raise ScriptEncodingError(
+            f"{path} is not {encoding.replace('-sig', '')} text (byte {exc.start}: {exc.reason}); "
+            "save the script as UTF-8 or as UTF-16 with a byte order mark"
+        ) from exc
 
 
 # ------------------------------------------------------------------ errors
@@ -276,6 +290,8 @@ def error_text(exc: BaseException, *, debug: bool = False, where: str = "") -> s
     suffix = f"\n(in the {where})" if where else ""
     if isinstance(exc, sqlpredict.Error):
         return f"sqlpredict: error: {_paragraph(str(exc))}{suffix}"
+    if isinstance(exc, ScriptEncodingError):
+        return f"sqlpredict: error: {exc}{suffix}"
     if isinstance(exc, OSError):
         text = f"{exc.strerror or exc}: {exc.filename}" if exc.filename else str(exc)
         return f"sqlpredict: error: {text}{suffix}"

@@ -53,7 +53,12 @@ class _Quit(Exception):
 
 def run_shell(*, database: str = ":memory:", dialect: str = "tsql", fmt: str = "table",
               debug: bool = False, stdin: t.TextIO | None = None) -> int:
-    """Run the shell until .quit or end of input; returns the exit status (0)."""
+    """Run the shell until .quit or end of input; returns the exit status.
+
+    As in sqlite3's and DuckDB's shells, input from a pipe or file that had a
+    failing statement exits with status 1, so a calling script sees it; an
+    interactive session exits with 0.
+    """
     import sqlpredict
 
     stdin = stdin or sys.stdin
@@ -64,7 +69,7 @@ def run_shell(*, database: str = ":memory:", dialect: str = "tsql", fmt: str = "
     finally:
         if session.close():
             print("sqlpredict: the open transaction was rolled back (no COMMIT before leaving)", file=sys.stderr)
-    return 0
+    return 1 if shell.failures and not shell.interactive else 0
 
 
 class Shell:
@@ -78,6 +83,7 @@ class Shell:
         self.dialect = session.dialect
         self.line_number = 0  # of the input, for messages when reading a script from a pipe
         self._first_line = 1  # where the statement being read starts
+        self.failures = 0  # statements and dot-commands that failed
 
     def loop(self) -> None:
         """Read, run and print until .quit or end of input; the last statement needs no ';' at the end."""
@@ -168,6 +174,7 @@ class Shell:
     def _report(self, exc: BaseException, where: str = "") -> None:
         from .cli import error_text
 
+        self.failures += 1
         sys.stdout.flush()
         if self.debug:
             traceback.print_exception(type(exc), exc, exc.__traceback__)

@@ -392,7 +392,7 @@ FROM t"""
 
 def test_shell_reads_statements_from_a_pipe() -> None:
     result = run_cli("shell", stdin=SHELL_INPUT)
-    assert result.returncode == 0, result.stderr
+    assert result.returncode == 1, result.stderr  # it went on after the errors, and says there were some
     assert "sqlpredict>" not in result.stdout and "...>" not in result.stdout  # no prompts when piped
     assert result.stdout == (
         "(2 rows affected)\n\n"
@@ -529,3 +529,21 @@ def test_shell_works_without_a_writable_home(tmp_path: Path) -> None:
     assert term.wait() == 0
     assert b"Traceback" not in term.seen and b"error" not in term.seen
     assert home.read_text() == ""
+
+
+def test_a_piped_shell_without_errors_exits_0() -> None:
+    result = run_cli("shell", stdin="SELECT 1 AS a;\n")
+    assert (result.returncode, result.stdout, result.stderr) == (0, "a\n-\n1\n(1 row)\n", "")
+
+
+def test_run_reads_utf16_scripts_and_refuses_other_bytes_clearly(tmp_path: Path) -> None:
+    """SSMS saves scripts as "Unicode": UTF-16 with a byte order mark."""
+    script = tmp_path / "unicode.sql"
+    script.write_bytes("SELECT N'h\u00e9llo' AS g\nGO\n".encode("utf-16"))
+    result = run_cli("run", str(script), "--format", "csv")
+    assert (result.returncode, result.stdout.splitlines()) == (0, ["g", "h\u00e9llo"]), result.stderr
+    script.write_bytes(b"SELECT 1\xff\xfe0")
+    result = run_cli("run", str(script))
+    assert result.returncode == 1
+    assert result.stderr.startswith(f"sqlpredict: error: {script} is not utf-8 text")
+    assert "internal error" not in result.stderr
