@@ -198,3 +198,25 @@ def test_failed_create_table_as_and_update_leave_nothing(dialect):
                     "DATA = src AS d) WITH (score REAL) AS p) AS s WHERE target.id = s.id", [LINEAR])
     assert snapshot(con) == before
     assert cur.execute("SELECT COUNT(*) FROM target").fetchall() == [(ROWS,)]
+
+
+@pytest.mark.parametrize("dialect", ["tsql", "duckdb"])
+@pytest.mark.parametrize("bad, kept", [
+    ("SELEC 1", True),  # a syntax error
+    ("SELECT * FROM no_such_table", True),
+    ("SELECT no_such_column FROM t", True),
+    ("SELECT CAST('x' AS INT)", False),  # fails while it runs
+    ("SELECT d.id, p.score FROM PREDICT(MODEL = ?, DATA = t AS d) WITH (score FLOAT) AS p", True),  # binds no input
+])
+def test_a_statement_refused_before_it_runs_keeps_the_transaction_and_one_failing_while_running_rolls_back(
+        dialect, bad, kept):
+    """What README's "A failed statement inside a transaction" says, case by case."""
+    con = sqlpredict.connect(dialect=dialect)
+    con.execute("CREATE TABLE t (id INT)")
+    con.commit()
+    con.execute("INSERT INTO t VALUES (1)")
+    with pytest.raises(sqlpredict.Error) as info:
+        con.execute(bad, [LINEAR] if "PREDICT" in bad else [])
+    assert ("rolled back" in str(info.value)) is not kept
+    assert con.execute("SELECT count(*) FROM t").fetchall() == [(1 if kept else 0,)]
+    con.close()
