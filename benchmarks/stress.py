@@ -3,7 +3,7 @@
 Outside the regular suite; it reuses the suite's checks at scale and prints
 what it tried and what held. Reproduce the committed output with
 
-    /work/venv/bin/python benchmarks/stress.py --scale 1 | tee benchmarks/stress_results.txt
+    python benchmarks/stress.py --scale 1 | tee benchmarks/stress_results.txt
 
 (`--scale 0.1` for a quick run while developing). Exit status 1 when any
 guarantee broke.
@@ -227,7 +227,7 @@ def main() -> int:
     import onnxruntime
 
     say(f"# sqlpredict stress run (issue 6), scale {args.scale}")
-    say("# reproduce: /work/venv/bin/python benchmarks/stress.py --scale 1 | tee benchmarks/stress_results.txt")
+    say("# reproduce: python benchmarks/stress.py --scale 1 | tee benchmarks/stress_results.txt")
     say(f"# sqlpredict {sqlpredict.__version__}, duckdb {duckdb.__version__}, onnxruntime {onnxruntime.__version__}, "
         f"python {platform.python_version()}, {os.cpu_count()} cpus")
     began = time.monotonic()
