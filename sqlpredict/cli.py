@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import codecs
+import errno
 import os
 import re
 import sys
@@ -71,12 +72,12 @@ def build_parser() -> argparse.ArgumentParser:
 def _add_demo(commands: t.Any, common: argparse.ArgumentParser) -> None:
     demo = commands.add_parser(
         "demo", parents=[common], help="store a model, score a table with PREDICT, check the numbers",
-        description="Build a small house-price model, store it in a models table, score a table of "
-                    "houses with PREDICT and check every score against onnxruntime run directly. "
-                    "Exits 1 if they differ.",
+        description="Run the SQL Edge ONNX quickstart: store the shipped house-price model in a models "
+                    "table, score a table of houses with PREDICT and check every score against "
+                    "onnxruntime run directly. Exits 1 if they differ.",
     )
     demo.add_argument("--database", default=":memory:", metavar="PATH",
-                      help="DuckDB file to keep the demo's tables in, to explore them afterwards "
+                      help="a new DuckDB file to keep the demo's tables in, to explore them afterwards "
                            "with `sqlpredict run` (default: in memory)")
     demo.set_defaults(handler=_cmd_demo)
 
@@ -198,6 +199,9 @@ def _cmd_describe(args: argparse.Namespace) -> int:
 def _cmd_demo(args: argparse.Namespace) -> int:
     from .demo import run_demo
 
+    if args.database != ":memory:" and os.path.exists(args.database):
+        raise FileExistsError(errno.EEXIST, "the demo creates its tables in a new database file; "
+                              "name one that does not exist", args.database)
     return run_demo(sys.stdout, database=args.database)
 
 

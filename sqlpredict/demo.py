@@ -45,12 +45,18 @@ def quickstart() -> tuple[str, bytes]:
 
 
 def explain(batch: Batch) -> tuple[list[str], str]:
-    """A batch's leading comment lines (the explanation) and the SQL after them."""
+    """The comment paragraph just above a batch's SQL (its explanation), and the SQL.
+
+    Comments separated from the SQL by a blank line, such as the file's own
+    header, are not the step's explanation.
+    """
     lines = batch.text.strip("\n").splitlines()
-    comments = []
+    comments: list[str] = []
     while lines and (lines[0].lstrip().startswith("--") or not lines[0].strip()):
         line = lines.pop(0).strip()
-        if line.startswith("--"):
+        if not line:
+            comments = []
+        elif line.startswith("--"):
             comments.append(line.lstrip("-").strip())
     return [c for c in comments if c], "\n".join(lines)
 

@@ -100,6 +100,16 @@ def test_demo_keeps_its_tables_in_a_database_file(tmp_path: Path) -> None:
     result = run_cli("run", str(query), "--database", str(db), "--format", "json")
     assert result.returncode == 0, result.stderr
     assert [json.loads(line) for line in result.stdout.splitlines()] == [[{"n": 1}], [{"n": 5}]]
+    again = run_cli("demo", "--database", str(db))  # its CREATE TABLEs would fail halfway: refused first
+    assert (again.returncode, again.stdout) == (1, "")
+    assert again.stderr.startswith("sqlpredict: error: the demo creates its tables in a new database file")
+
+
+def test_demo_explains_each_step_with_the_comment_just_above_it() -> None:
+    """The script's file header (how to run it) is not the first step's explanation."""
+    steps = [line for line in run_cli("demo").stdout.splitlines() if line.startswith("-- ")]
+    assert steps[0].startswith("-- 1. The SQL Edge script starts in its database")
+    assert not any("sqlpredict run" in step or "Run:" in step for step in steps)
 
 
 def test_version() -> None:

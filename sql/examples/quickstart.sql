@@ -6,9 +6,12 @@
 -- The model (sql/examples/house_price.onnx) predicts a house price, in thousands,
 -- from four features. sql/examples/make_models.py builds it.
 
+-- The SQL Edge script starts in its database; sqlpredict serves one database,
+-- which answers to any name
 USE onnx
 GO
 
+-- Session options are accepted
 SET NOCOUNT ON
 GO
 
