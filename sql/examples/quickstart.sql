@@ -39,6 +39,7 @@ CREATE TABLE [dbo].[features] (
 )
 GO
 
+-- Five houses
 INSERT INTO [dbo].[features] ([house_id], [area_m2], [bedrooms], [age_years], [distance_km])
 VALUES (1, 85.5, 2, 12, 3.2)
      , (2, 120.0, 3, 5, 7.5)
@@ -80,6 +81,7 @@ FROM PREDICT(MODEL = (SELECT [data] FROM [dbo].[models] WHERE [description] = 'h
 WITH ([score] FLOAT) AS p
 GO
 
+-- Read the view like a table
 SELECT *
 FROM [dbo].[house_price_predictions]
 WHERE [predicted_price] > 200
