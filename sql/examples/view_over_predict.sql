@@ -1,6 +1,6 @@
 -- A view over PREDICT: stored in the database (file) with its model query; DROP VIEW removes it.
 --   sqlpredict run sql/examples/view_over_predict.sql
---   sqlpredict run sql/examples/view_over_predict.sql --database houses.duckdb   (keeps it)
+--   sqlpredict run sql/examples/view_over_predict.sql --database houses.duckdb   (a new file: the tables stay in it; the view is dropped at the end)
 
 SET NOCOUNT ON
 
