@@ -45,6 +45,7 @@ class OutputBinding:
     width: int | None  # k for [N,k] outputs returned as arrays
     natural_type: str  # DuckDB type of the values the model gives
     declared_type: str | None  # DuckDB type WITH declared, applied with CAST
+    dialect: str = "duckdb"  # the connection's: messages name types as its users write them
 
 
 @dataclass(frozen=True)
@@ -225,7 +226,7 @@ def _bind_output(info: TensorInfo, name: str, declared: str | None, dialect: str
         if map_type is None:
             raise ProgrammingError(f"PREDICT: output '{info.name}' has type {info.onnx_type}, which has no SQL type; "
                                    "leave it out of WITH")
-        return OutputBinding(info, name, None, None, map_type, declared)
+        return OutputBinding(info, name, None, None, map_type, declared, dialect)
     if elem not in ONNX_NUMPY:
         raise ProgrammingError(f"PREDICT: output '{info.name}' has type {info.onnx_type}, which has no SQL type")
     dtype = ONNX_NUMPY[elem]
@@ -237,14 +238,14 @@ def _bind_output(info: TensorInfo, name: str, declared: str | None, dialect: str
             raise ProgrammingError(
                 f"PREDICT: output '{info.name}' gives {width} values per row (shape {info.shape_text}) but WITH "
                 f"declares {name} as {sql_name(declared, dialect)}; declare it as an array of {width} values, "
-                f"e.g. {name} {natural}"
+                f"e.g. {name} {sql_name(natural, dialect)}"
             )
         if width is None and declared_type.size is not None:
             raise ProgrammingError(
                 f"PREDICT: output '{info.name}' gives one value per row (shape {info.shape_text}) but WITH "
                 f"declares {name} as the array {sql_name(declared, dialect)}; declare a scalar type"
             )
-    return OutputBinding(info, name, dtype, width, natural, declared)
+    return OutputBinding(info, name, dtype, width, natural, declared, dialect)
 
 
 def bind(model: ModelInfo, columns: list[tuple[str, str]], declared: list[tuple[str, str]] | None,

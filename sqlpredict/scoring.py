@@ -8,6 +8,7 @@ applied with DuckDB's own CAST, so overflow behaves as SQL says it does.
 from __future__ import annotations
 
 import functools
+import re
 import threading
 
 import duckdb
@@ -17,9 +18,10 @@ import pyarrow as pa
 from .binding import Binding, InputBinding, OutputBinding
 from .errors import DataError, OperationalError, ProgrammingError
 from .sessions import CompiledModel, run_session
-from .sqltypes import arrow_type, converts_exactly, parse_sql_type
+from .sqltypes import arrow_type, converts_exactly, parse_sql_type, sql_name
 
 _scratch = threading.local()
+_SOURCE_COLUMN = re.compile(r" when casting from source column \w+$")  # the scratch table's, not the user's
 
 
 def _scratch_connection() -> duckdb.DuckDBPyConnection:
@@ -117,10 +119,11 @@ def _check_declared_cast(out: OutputBinding) -> None:
         return
     problem = _cast_problem(out.natural_type, out.declared_type, out.width)
     if problem is not None:
+        declared, natural = sql_name(out.declared_type, out.dialect), sql_name(out.natural_type, out.dialect)
         raise ProgrammingError(
-            f"PREDICT: WITH declares {out.name} as {out.declared_type}, but output '{out.output.name}' gives "
-            f"{out.natural_type} values ({out.output.onnx_type}), which do not convert to {out.declared_type} "
-            f"({problem}); declare a numeric or character type, e.g. {out.name} {out.natural_type}"
+            f"PREDICT: WITH declares {out.name} as {declared}, but output '{out.output.name}' gives "
+            f"{natural} values ({out.output.onnx_type}), which do not convert to {declared} "
+            f"({problem}); declare a numeric or character type, e.g. {out.name} {natural}"
         )
 
 
@@ -294,8 +297,9 @@ def _cast(arr: pa.Array, out: OutputBinding, typ: pa.DataType) -> pa.Array:
     try:
         table = con.from_arrow(pa.table({"v": arr})).project(f"CAST(v AS {declared}) AS v").to_arrow_table()
     except (duckdb.ConversionException, duckdb.OutOfRangeException) as exc:
+        reason = _SOURCE_COLUMN.sub("", str(exc).splitlines()[0])
         raise DataError(
             f"PREDICT: output '{out.output.name}' has a value that does not fit column {out.name} "
-            f"declared as {declared} in WITH ({str(exc).splitlines()[0]}); declare a wider type in WITH"
+            f"declared as {sql_name(declared, out.dialect)} in WITH ({reason}); declare a wider type in WITH"
         ) from exc
     return table.column("v").combine_chunks()

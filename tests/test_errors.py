@@ -148,6 +148,25 @@ def test_with_scalar_type_for_an_nk_output(con):
                     "SELECT p.probs FROM PREDICT(MODEL = ?, DATA = t AS d) WITH (probs REAL) AS p", [vec_out])
     assert "output 'probs'" in message and "[N,3]" in message
     assert "3 values" in message and "array" in message
+    message = fails(con, sqlpredict.ProgrammingError,
+                    "SELECT p.probs FROM PREDICT(MODEL = ?, DATA = t AS d) WITH (probs REAL[2]) AS p", [vec_out])
+    assert message.endswith("e.g. probs real[3]")  # T-SQL's FLOAT[3] would be double
+
+
+def test_with_type_errors_name_types_as_t_sql_writes_them(con):
+    """T-SQL's TINYINT is DuckDB's UTINYINT, and its NUMERIC is DuckDB's DECIMAL: messages use the user's words."""
+    con.cursor().execute("CREATE TABLE wide (x REAL)")
+    con.cursor().execute("INSERT INTO wide VALUES (1000.5)")
+    message = fails(con, sqlpredict.DataError,
+                    "SELECT p.y FROM PREDICT(MODEL = ?, DATA = wide AS d) WITH (y TINYINT) AS p", [identity(F)])
+    assert "column y declared as tinyint in WITH" in message and "1000.5" in message
+    assert "UTINYINT" not in message and "source column" not in message  # DuckDB's words for its scratch table
+    message = fails(con, sqlpredict.DataError,
+                    "SELECT p.y FROM PREDICT(MODEL = ?, DATA = wide AS d) WITH (y NUMERIC(3,1)) AS p", [identity(F)])
+    assert "declared as numeric(3, 1) in WITH" in message
+    message = fails(con, sqlpredict.ProgrammingError,
+                    "SELECT p.y FROM PREDICT(MODEL = ?, DATA = t AS d) WITH (y DATE) AS p", [identity(F)])
+    assert "WITH declares y as date, but output 'y' gives real values" in message and message.endswith("e.g. y real")
 
 
 def test_overflow_of_a_declared_type_is_a_data_error(con):
