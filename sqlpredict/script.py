@@ -150,7 +150,8 @@ def _starts_statement(token: Token, following: Token | None, state: _State, curr
     if word in ("COMMIT", "ROLLBACK", "BEGIN") and state.first == "BEGIN" and len(current) == 1:
         return False
     if word in ("INSERT", "UPDATE", "DELETE") and previous in ("THEN", "ON", "INSTEAD", "FOR", "AFTER"):
-        return False
+        # ON DELETE CASCADE, FOR INSERT: part of the statement; SET NOCOUNT ON ends the SET
+        return state.first == "SET"
     return True
 
 

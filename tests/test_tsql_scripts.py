@@ -188,6 +188,47 @@ SET XACT_ABORT ON;
     assert_scores(scored(sets[0])[1], F0, F1)
 
 
+def test_set_option_on_ends_before_insert_update_delete(loaded):
+    """SET NOCOUNT ON ends at ON, as in SQL Server: the DML after it, with no ';' between, runs on its own.
+
+    It is the first line of most stored procedures.
+    """
+    sets = run(loaded, """
+CREATE TABLE [dbo].[Scores] ([Id] INT, [score] FLOAT)
+GO
+SET NOCOUNT ON
+INSERT INTO [dbo].[Scores] ([Id], [score])
+SELECT d.[Id], p.[score]
+FROM PREDICT(MODEL = (SELECT data FROM models WHERE id = 1), DATA = [dbo].[Features] AS d) WITH ([score] FLOAT) AS p
+SET XACT_ABORT ON
+UPDATE [dbo].[Scores] SET [score] = -[score] WHERE [Id] = 1
+SET ANSI_NULLS ON
+DELETE FROM [dbo].[Scores] WHERE [Id] = 4
+SELECT [Id], [score] FROM [dbo].[Scores] ORDER BY [Id]
+GO
+CREATE PROCEDURE dbo.usp_Rescore @id INT
+AS
+BEGIN
+    SET NOCOUNT ON
+    DELETE FROM [dbo].[Scores] WHERE [Id] = @id
+    INSERT INTO [dbo].[Scores] ([Id], [score])
+    SELECT d.[Id], p.[score]
+    FROM PREDICT(MODEL = (SELECT data FROM models WHERE id = 1), DATA = [dbo].[Features] AS d) WITH ([score] FLOAT) AS p
+    WHERE d.[Id] = @id
+END
+GO
+EXEC dbo.usp_Rescore 1
+SELECT [Id], [score] FROM [dbo].[Scores] ORDER BY [Id]
+""")
+    expected = direct(F0[:3], F1[:3])
+    ids, scores = scored(sets[0])
+    assert ids == [1, 2, 3]
+    np.testing.assert_array_equal(np.array(scores, np.float32), expected * np.array([-1, 1, 1], np.float32))
+    ids, scores = scored(sets[1])
+    assert ids == [1, 2, 3]
+    assert_scores(scores, F0[:3], F1[:3])
+
+
 def test_use_and_three_part_names_warn_once(con):
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
