@@ -147,6 +147,8 @@ def _starts_statement(token: Token, following: Token | None, state: _State, curr
     if word == "IF" and state.first in ("DROP", "CREATE", "ALTER") and following is not None \
             and following.text.upper() in ("EXISTS", "NOT"):
         return False  # DROP TABLE IF EXISTS, CREATE TABLE IF NOT EXISTS
+    if word == "FETCH" and previous in ("ROW", "ROWS") and "OFFSET" in state.seen:
+        return False  # OFFSET n ROWS FETCH NEXT m ROWS ONLY: paging, not a cursor's FETCH
     if word in ("COMMIT", "ROLLBACK", "BEGIN") and state.first == "BEGIN" and len(current) == 1:
         return False
     if word in ("INSERT", "UPDATE", "DELETE") and previous in ("THEN", "ON", "INSTEAD", "FOR", "AFTER"):

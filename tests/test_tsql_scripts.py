@@ -656,6 +656,33 @@ FROM PREDICT(MODEL = @model, DATA = [dbo].[Features] AS d) WITH ([score] FLOAT) 
     assert [r[0] for r in sets[2]] == [1, 2]
 
 
+def test_offset_fetch_pages_as_sql_server_does(loaded):
+    """OFFSET n ROWS FETCH NEXT m ROWS ONLY belongs to its statement (FETCH here is no cursor's FETCH).
+
+    The page is SQL Server's: ORDER BY puts NULLs first ascending and last descending.
+    """
+    scores = direct(F0, F1)
+    sets = run(loaded, """
+INSERT INTO [dbo].[Features] ([Id], [f0], [f1]) VALUES (5, NULL, 1.0)
+CREATE TABLE [dbo].[Page] ([Id] INT, [score] FLOAT)
+DECLARE @skip INT = 1, @take INT = 2
+INSERT INTO [dbo].[Page]
+SELECT d.[Id], p.[score]
+FROM PREDICT(MODEL = (SELECT data FROM models WHERE id = 1), DATA = [dbo].[Features] AS d) WITH ([score] FLOAT) AS p
+ORDER BY p.[score] DESC
+OFFSET @skip ROWS FETCH NEXT @take ROWS ONLY
+SELECT [Id], [score] FROM [dbo].[Page] ORDER BY [score] DESC
+SELECT d.[Id]
+FROM PREDICT(MODEL = (SELECT data FROM models WHERE id = 1), DATA = [dbo].[Features] AS d) WITH ([score] FLOAT) AS p
+ORDER BY p.[score] OFFSET 0 ROWS FETCH FIRST 2 ROWS ONLY
+""")
+    descending = np.argsort(-scores, kind="stable")
+    ids, got = scored(sets[0])
+    assert ids == [IDS[i] for i in descending[1:3]]
+    assert_scores(got, [F0[i] for i in descending[1:3]], [F1[i] for i in descending[1:3]])
+    assert sets[1] == [(5,), (IDS[int(np.argmin(scores))],)]
+
+
 IRON_NAMES = ["% Iron Feed", "% Silica Feed", "Starch Flow", "Amina Flow", "Ore Pulp pH", "Flotation Column 01 Air Flow"]
 IRON_ROWS = [
     ("2017-03-10 01:00:00", 55.2, 16.98, 3019.53, 557.434, 10.0664, 249.214),
