@@ -27,7 +27,7 @@ from sqlglot import exp
 
 from .binding import Binding, bind
 from .dialects import PredictSource, to_duckdb
-from .errors import DataError, ProgrammingError, from_duckdb
+from .errors import DataError, NotSupportedError, ProgrammingError, from_duckdb
 from .sessions import SessionCache
 from .stream import PredictStream, StaticRelation
 
@@ -168,7 +168,56 @@ def adapt_tsql(statement: exp.Expression) -> bool:
     for add in reversed(list(statement.find_all(exp.Add))):  # innermost first: 'a' + x + 'b'
         if _is_text(add.this) or _is_text(add.expression):
             add.replace(exp.DPipe(this=add.this, expression=add.expression, safe=True))
+    for select in list(statement.find_all(exp.Select)):
+        _top_with_ties(select)
     return dropped_database
+
+
+def _top_with_ties(select: exp.Select) -> None:
+    """TOP (n) [PERCENT] WITH TIES, which DuckDB lacks, as QUALIFY rank() OVER (ORDER BY ...) <= n.
+
+    rank() is one more than the number of rows sorted strictly before a row, so the rows it ranks
+    n or better are the first n and every row tied with the n-th: what SQL Server returns.
+    """
+    limit = select.args.get("limit")
+    options = limit.args.get("limit_options") if isinstance(limit, exp.Limit) else None
+    if not (isinstance(options, exp.LimitOptions) and options.args.get("with_ties")):
+        return
+    order = select.args.get("order")
+    if not isinstance(order, exp.Order):
+        raise ProgrammingError("The TOP N WITH TIES clause is not allowed without a corresponding ORDER BY "
+                               "clause; add ORDER BY with the columns whose ties it keeps")
+    if select.args.get("distinct"):
+        raise NotSupportedError("SELECT DISTINCT TOP (n) WITH TIES is outside what sqlpredict runs; select "
+                                "DISTINCT in a derived table and take TOP (n) WITH TIES from it")
+    keys = [_order_key(ordered, select) for ordered in order.expressions]
+    rank = exp.Window(this=exp.Rank(), order=exp.Order(expressions=keys))
+    count = limit.expression.copy()
+    if options.args.get("percent"):  # SQL Server rounds a percentage of rows up
+        everything = exp.Window(this=exp.Count(this=exp.Star()))
+        count = exp.func("ceil", exp.Div(this=exp.Mul(this=exp.paren(count), expression=everything),
+                                          expression=exp.Literal.number("100.0")))
+    select.set("limit", None)
+    select.set("qualify", exp.Qualify(this=exp.LTE(this=rank, expression=count)))
+
+
+def _order_key(ordered: exp.Ordered, select: exp.Select) -> exp.Ordered:
+    """An ORDER BY term as an expression a window can sort by: positions and select-list aliases resolved."""
+    key = ordered.copy()
+    term = key.this
+    items = select.expressions
+    if isinstance(term, exp.Literal) and term.is_int:
+        position = int(term.name)
+        if not 1 <= position <= len(items) or items[position - 1].is_star:
+            raise NotSupportedError(f"TOP (n) WITH TIES ... ORDER BY {position}: name the column instead of "
+                                    "its position in the select list")
+        key.set("this", items[position - 1].unalias().copy())
+    elif isinstance(term, exp.Column) and not term.table:
+        for item in items:
+            if isinstance(item, exp.Alias) and item.alias.lower() == term.name.lower():
+                key.set("this", item.this.copy())
+                break
+    return key
 
 
 def check_bulk_files(statement: exp.Expression) -> None:

@@ -134,8 +134,9 @@ def _starts_statement(token: Token, following: Token | None, state: _State, curr
         return False  # CREATE PROC/VIEW owns its batch; T-SQL ends MERGE with ';'
     previous = current[-1].text.upper()
     if word == "WITH":
-        # WITH name AS (...) begins a CTE; WITH (...) is a table hint or PREDICT's WITH.
-        return following is not None and following.token_type != TokenType.L_PAREN
+        # WITH name AS (...) begins a CTE; WITH (...) is a table hint or PREDICT's WITH; TOP (n) WITH TIES.
+        return following is not None and following.token_type != TokenType.L_PAREN \
+            and following.text.upper() != "TIES"
     if state.cte_open:
         return False
     if word == "SELECT":

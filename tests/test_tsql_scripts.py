@@ -656,6 +656,30 @@ FROM PREDICT(MODEL = @model, DATA = [dbo].[Features] AS d) WITH ([score] FLOAT) 
     assert [r[0] for r in sets[2]] == [1, 2]
 
 
+def test_top_with_ties_keeps_every_row_tied_with_the_last(loaded):
+    """TOP (n) [PERCENT] WITH TIES returns the first n rows and every row tied with the n-th, as SQL Server."""
+    f0, f1 = F0 + [F0[2]], F1 + [F1[2]]  # row 5 scores exactly as row 3
+    scores = direct(f0, f1)
+    sets = run(loaded, """
+INSERT INTO [dbo].[Features] ([Id], [f0], [f1]) VALUES (5, 0.125, -7.5)
+SELECT TOP (2) WITH TIES d.[Id], p.[score]
+FROM PREDICT(MODEL = (SELECT data FROM models WHERE id = 1), DATA = [dbo].[Features] AS d) WITH ([score] FLOAT) AS p
+ORDER BY p.[score] DESC
+SELECT TOP (50) PERCENT WITH TIES d.[Id], p.[score] AS [s]
+FROM PREDICT(MODEL = (SELECT data FROM models WHERE id = 1), DATA = [dbo].[Features] AS d) WITH ([score] FLOAT) AS p
+ORDER BY [s]
+""")
+    ids = IDS + [5]
+    last = np.sort(scores)[::-1][1]  # the 2nd highest score
+    assert sorted(r[0] for r in sets[0]) == sorted(i for i, v in zip(ids, scores) if v >= last)
+    assert len(sets[0]) == 3
+    last = np.sort(scores)[int(np.ceil(50 * len(ids) / 100)) - 1]  # 50 percent of 5 rows, rounded up: 3
+    assert sorted(r[0] for r in sets[1]) == sorted(i for i, v in zip(ids, scores) if v <= last)
+    assert len(sets[1]) == 4
+    with pytest.raises(sqlpredict.ProgrammingError, match="ORDER BY"):
+        run(loaded, "SELECT TOP (1) WITH TIES [Id] FROM [dbo].[Features]")
+
+
 def test_offset_fetch_pages_as_sql_server_does(loaded):
     """OFFSET n ROWS FETCH NEXT m ROWS ONLY belongs to its statement (FETCH here is no cursor's FETCH).
 
