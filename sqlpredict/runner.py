@@ -40,9 +40,9 @@ class Part:
 
 
 def split_script(script: str, dialect: str) -> list[Part]:
-    """T-SQL: the batches between GO lines. DuckDB: one statement each, as the duckdb shell runs them."""
+    """T-SQL: the batches between GO lines (`GO n`: n times). DuckDB: one statement each, as the duckdb shell does."""
     if dialect == "tsql":
-        parts = [Part(b.text, b.line) for b in split_batches(script)]
+        parts = [Part(b.text, b.line) for b in split_batches(script) for _ in range(b.count)]
     else:
         parts = _duckdb_statements(script)
     return [Part(p.text, p.line + _leading_newlines(p.text)) for p in parts]

@@ -18,7 +18,7 @@ from sqlglot.tokens import Token, TokenType
 from .dialects import TSQL
 from .errors import ProgrammingError
 
-_GO = re.compile(r"^[ \t]*GO(?:[ \t]+\d+)?[ \t]*(?:--[^\n]*)?$", re.IGNORECASE | re.MULTILINE)
+_GO = re.compile(r"^[ \t]*GO(?:[ \t]+(?P<count>\d+))?[ \t]*(?:--[^\n]*)?$", re.IGNORECASE | re.MULTILINE)
 
 # Words that begin a statement when they stand at the top level of a batch.
 STARTS = {
@@ -40,14 +40,20 @@ class Statement:
 class Batch:
     text: str
     line: int  # 1-based line where the batch starts in the script
+    count: int = 1  # GO n: run the batch n times
 
 
 def split_batches(script: str) -> list[Batch]:
-    """Split at lines that hold only GO, as sqlcmd and SSMS do."""
+    """Split at lines that hold only GO, as sqlcmd and SSMS do; `GO n` runs the batch before it n times."""
     batches, start, line = [], 0, 1
     for match in _GO.finditer(script):
-        batches.append(Batch(script[start:match.start()], line))
-        line += script[start:match.end()].count("\n")
+        count = int(match["count"] or 1)
+        go_line = line + script[start:match.start()].count("\n")
+        if count < 1:
+            raise ProgrammingError(f"line {go_line}: GO {match['count']}: the count after GO is how many times "
+                                   "to run the batch, a positive number; write GO alone to run it once")
+        batches.append(Batch(script[start:match.start()], line, count))
+        line = go_line
         start = match.end()
     batches.append(Batch(script[start:], line))
     return [b for b in batches if b.text.strip()]

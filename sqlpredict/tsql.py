@@ -110,19 +110,20 @@ class BatchRunner:
         batches: list[tuple[str, list[tuple[Statement, exp.Expression | ProgrammingError]] | None]] = []
         used, readable = 0, True
         for batch in split_batches(operation):
-            if is_create_procedure(batch.text):
-                batches.append((batch.text, None))
-                continue
-            parsed: list[tuple[Statement, exp.Expression | ProgrammingError]] = []
-            for statement in split_statements(batch.text, batch.line):
-                try:
-                    tree: exp.Expression | ProgrammingError = parse_statement(statement, used)
-                except ProgrammingError as exc:  # raised where it stands, after the statements before it
-                    tree, readable = exc, False
-                else:
-                    used += marker_count(tree)
-                parsed.append((statement, tree))
+            parsed: list[tuple[Statement, exp.Expression | ProgrammingError]] | None = None
+            if not is_create_procedure(batch.text):
+                parsed = []
+                for statement in split_statements(batch.text, batch.line):
+                    try:
+                        tree: exp.Expression | ProgrammingError = parse_statement(statement, used)
+                    except ProgrammingError as exc:  # raised where it stands, after the statements before it
+                        tree, readable = exc, False
+                    else:
+                        used += marker_count(tree)
+                    parsed.append((statement, tree))
             batches.append((batch.text, parsed))
+            for _ in range(batch.count - 1):  # GO n: the same values for its markers each time
+                batches.append((batch.text, _copies(parsed)))
         if readable:
             check_marker_count(used, params)
         results: list[ResultSet] = []
@@ -362,6 +363,14 @@ def _output_value(variable: Variable) -> t.Any:
     if variable.sql_type == "TIMESTAMP_NS" and isinstance(variable.value, str):
         return datetime.datetime.fromisoformat(variable.value[:26])
     return variable.value
+
+
+def _copies(parsed: list[tuple[Statement, exp.Expression | ProgrammingError]] | None
+            ) -> list[tuple[Statement, exp.Expression | ProgrammingError]] | None:
+    """A batch's trees for another run: running a tree changes it (variables are bound in place)."""
+    if parsed is None:
+        return None
+    return [(statement, tree.copy() if isinstance(tree, exp.Expression) else tree) for statement, tree in parsed]
 
 
 def _assignments(tree: exp.Select) -> bool:

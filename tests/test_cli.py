@@ -316,6 +316,17 @@ def test_run_prints_each_batch_in_order_and_stops_at_the_first_error(tmp_path: P
     assert "Traceback" not in result.stderr and "\n\n" not in result.stderr.strip()
 
 
+def test_run_go_n_runs_the_batch_n_times(tmp_path: Path) -> None:
+    """GO 3 runs the batch before it three times, printing each run, as sqlcmd does."""
+    path = tmp_path / "go3.sql"
+    path.write_text("CREATE TABLE t (a INT)\nGO\nINSERT INTO t VALUES (1)\nSELECT COUNT(*) AS n FROM t\nGO 3\n"
+                    "SELECT SUM(a) AS total FROM t\n")
+    result = run_cli("run", str(path))
+    assert result.returncode == 0, result.stderr
+    runs = "".join(f"(1 row affected)\n\nn\n-\n{i}\n(1 row)\n\n" for i in (1, 2, 3))
+    assert result.stdout == runs + "total\n-----\n    3\n(1 row)\n"
+
+
 def test_run_commits_each_batch_and_rolls_back_the_failing_one(tmp_path: Path) -> None:
     db = tmp_path / "batches.duckdb"
     path = tmp_path / "batches.sql"

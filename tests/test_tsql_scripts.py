@@ -158,6 +158,29 @@ def test_go_splits_batches_and_a_variable_lives_for_its_batch(con):
     assert_scores(scored(run(con, "DECLARE @model VARBINARY(MAX) = ?\n" + SCORE, [MODEL])[0])[1], F0, F1)
 
 
+def test_go_n_runs_the_batch_n_times(loaded):
+    """GO 3 runs the batch before it three times, as sqlcmd and SSMS do; each run is a batch of its own."""
+    sets = run(loaded, """
+CREATE TABLE #log ([n] INT, [score] FLOAT)
+GO
+DECLARE @model VARBINARY(MAX) = ?
+DECLARE @k INT = 1
+INSERT INTO #log SELECT @k, p.[score]
+FROM PREDICT(MODEL = @model, DATA = [dbo].[Features] AS d) WITH ([score] FLOAT) AS p WHERE d.[Id] = 4
+SET @k = @k + 1
+SELECT @k AS [k]
+GO 3
+SELECT COUNT(*) AS [runs], SUM([n]) AS [total] FROM #log
+SELECT [score] FROM #log
+""", [MODEL])
+    assert sets[:3] == [[(2,)]] * 3  # @k starts again at 1 in every run: a variable lives for its batch
+    assert sets[3] == [(3, 3)]
+    assert_scores([r[0] for r in sets[4]], [F0[3]] * 3, [F1[3]] * 3)
+    with pytest.raises(sqlpredict.ProgrammingError, match="GO 0"):
+        run(loaded, "INSERT INTO #log VALUES (9, 9)\nGO 0\n")
+    assert run(loaded, "SELECT COUNT(*) FROM #log")[0] == [(3,)]
+
+
 def test_a_batch_of_comments_only_runs_nothing(con):
     sets = run(con, "SELECT 1 AS [a]\nGO\n-- only a comment\n/* and a block */\nGO\nSELECT 2 AS [b]\nGO\n")
     assert sets == [[(1,)], [(2,)]]
