@@ -34,6 +34,12 @@ ACCEPTED_OPTIONS = {
 UNSUPPORTED = {
     exp.IfBlock: "IF", exp.WhileBlock: "WHILE",
 }
+# What to write instead of the system variables scripts use most; others get the general advice.
+SYSTEM_VARIABLE_FIXES = {
+    "ROWCOUNT": "read cursor.rowcount in Python after the statement, or SELECT COUNT(*) of the same rows",
+    "IDENTITY": "SELECT MAX of the IDENTITY column after the INSERT",
+    "VERSION": "SELECT version() gives DuckDB's version",
+}
 
 
 @dataclass
@@ -85,8 +91,8 @@ def check_marker_count(used: int, params: t.Sequence[t.Any]) -> None:
 def bind_variables(tree: exp.Expression, variables: Variables, params: list[t.Any], line: int) -> None:
     """Replace each @name by a parameter holding its value (appended to `params`)."""
     for node in list(tree.find_all(exp.Parameter)):
-        if node.name.startswith("@"):
-            raise NotSupportedError(f"line {line}: system variable @@{node.name[1:]} is not supported")
+        if isinstance(node.this, exp.Parameter):  # @@NAME: sqlglot nests one parameter in another
+            raise system_variable_error(node.this.name, line)
         variable = variables.get(node.name, line)
         placeholder = exp.Placeholder()
         placeholder.meta["index"] = len(params)
@@ -96,6 +102,12 @@ def bind_variables(tree: exp.Expression, variables: Variables, params: list[t.An
             node.replace(placeholder)
         else:  # a NUMERIC(10,3) variable stays NUMERIC(10,3), whatever its value's literal type
             node.replace(exp.cast(placeholder, exp.DataType.build(variable.sql_type, dialect="duckdb")))
+
+
+def system_variable_error(name: str, line: int) -> NotSupportedError:
+    fix = SYSTEM_VARIABLE_FIXES.get(name.upper(), "compute the value in SQL or in Python instead")
+    return NotSupportedError(f"line {line}: the system variable @@{name.upper()} is outside what sqlpredict "
+                             f"runs; {fix}")
 
 
 class BatchRunner:

@@ -656,6 +656,23 @@ def test_control_flow_and_dynamic_sql_are_not_supported(loaded, construct):
     assert_scores(scored(rows)[1], F0, F1)
 
 
+SYSTEM_VARIABLES = {
+    "SELECT": ("@@ROWCOUNT", "SELECT @@ROWCOUNT AS [rc]"),
+    "SET": ("@@IDENTITY", "SET @n = @@IDENTITY"),
+    "DECLARE": ("@@VERSION", "DECLARE @v VARCHAR(200) = @@version"),
+    "SELECT @v =": ("@@ROWCOUNT", "SELECT @n = @@ROWCOUNT FROM models"),
+}
+
+
+@pytest.mark.parametrize("where", list(SYSTEM_VARIABLES))
+def test_system_variables_are_not_supported_and_named(loaded, where):
+    name, statement = SYSTEM_VARIABLES[where]
+    with pytest.raises(sqlpredict.NotSupportedError) as info:
+        run(loaded, "-- line 1\nDECLARE @n INT = 1\n" + statement)
+    message = str(info.value)
+    assert name in message and "line 3" in message, message
+
+
 # ------------------------------------------------------------------ the T-SQL the samples use
 
 
