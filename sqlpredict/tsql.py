@@ -9,6 +9,7 @@ Server.
 from __future__ import annotations
 
 import datetime
+import re
 import typing as t
 import uuid
 from dataclasses import dataclass, field
@@ -33,6 +34,17 @@ ACCEPTED_OPTIONS = {
 }
 UNSUPPORTED = {
     exp.IfBlock: "IF", exp.WhileBlock: "WHILE",
+}
+_CURSOR_FIX = ("cursors are outside what sqlpredict runs; use one set-based statement "
+               "(INSERT ... SELECT, UPDATE ... FROM) or fetch the rows in Python")
+# What to write instead of the statements sqlglot reads as opaque commands, by their first words.
+COMMAND_FIXES = {
+    "PRINT": "to show a value, SELECT it: SELECT <expression> AS [message]",
+    "RAISERROR": "raise the error from Python, or leave the check to the statement that fails",
+    "DECLARE": _CURSOR_FIX,
+    "FETCH": _CURSOR_FIX,
+    "BEGIN TRY": "TRY/CATCH is outside what sqlpredict runs; run the statements without it, "
+                 "and an error reaches the caller as an exception",
 }
 # What to write instead of the system variables scripts use most; others get the general advice.
 SYSTEM_VARIABLE_FIXES = {
@@ -102,6 +114,15 @@ def bind_variables(tree: exp.Expression, variables: Variables, params: list[t.An
             node.replace(placeholder)
         else:  # a NUMERIC(10,3) variable stays NUMERIC(10,3), whatever its value's literal type
             node.replace(exp.cast(placeholder, exp.DataType.build(variable.sql_type, dialect="duckdb")))
+
+
+def command_error(statement: Statement) -> NotSupportedError:
+    """A statement sqlglot could read only as an opaque command: name it and say what to write instead."""
+    words = " ".join(re.findall(r"\w+", statement.text)[:2]).upper() + " "
+    fix = next((fix for start, fix in COMMAND_FIXES.items() if words.startswith(start + " ")),
+               "it is outside the T-SQL that sqlpredict runs; remove it or do that step in Python")
+    return NotSupportedError(f"line {statement.line}: sqlpredict does not run this statement: "
+                             f"{statement.text.splitlines()[0][:80]}; {fix}")
 
 
 def system_variable_error(name: str, line: int) -> NotSupportedError:
@@ -179,8 +200,7 @@ class BatchRunner:
         if isinstance(tree, exp.Create) and tree.kind == "TABLE":
             self.create_identity_sequences(tree, params)
         if isinstance(tree, exp.Command):
-            raise NotSupportedError(f"line {statement.line}: sqlpredict does not run this statement: "
-                                    f"{statement.text.splitlines()[0][:80]}")
+            raise command_error(statement)
         bind_variables(tree, variables, params, statement.line)
         return self.connection.run_tree(tree, params)
 

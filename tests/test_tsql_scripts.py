@@ -656,6 +656,14 @@ def test_control_flow_and_dynamic_sql_are_not_supported(loaded, construct):
     assert_scores(scored(rows)[1], F0, F1)
 
 
+def test_print_is_refused_with_what_to_write_instead(loaded):
+    with pytest.raises(sqlpredict.NotSupportedError) as info:
+        run(loaded, "DECLARE @n INT = 4\nPRINT 'rows: ' + CAST(@n AS VARCHAR(10))\n")
+    message = str(info.value)
+    assert "line 2" in message and "PRINT 'rows: '" in message, message
+    assert "SELECT <expression> AS [message]" in message, message
+
+
 SYSTEM_VARIABLES = {
     "SELECT": ("@@ROWCOUNT", "SELECT @@ROWCOUNT AS [rc]"),
     "SET": ("@@IDENTITY", "SET @n = @@IDENTITY"),
