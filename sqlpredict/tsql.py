@@ -19,7 +19,7 @@ from sqlglot import exp
 from sqlglot.errors import ParseError, TokenError
 
 from .dialects import parse, to_duckdb
-from .errors import NotSupportedError, ProgrammingError, parse_error_text
+from .errors import Error, NotSupportedError, ProgrammingError, parse_error_text
 from .procedures import Argument, Procedure, exec_arguments, is_create_procedure, match_arguments, parse_procedure
 from .script import Statement, split_batches, split_statements
 
@@ -52,6 +52,10 @@ SYSTEM_VARIABLE_FIXES = {
     "IDENTITY": "SELECT MAX of the IDENTITY column after the INSERT",
     "VERSION": "SELECT version() gives DuckDB's version",
 }
+
+
+# A batch read before it runs: each statement with its tree, or the error it raises when its turn comes.
+ParsedBatch = list[tuple[Statement, exp.Expression | Error]]
 
 
 @dataclass
@@ -125,6 +129,45 @@ def command_error(statement: Statement) -> NotSupportedError:
                              f"{statement.text.splitlines()[0][:80]}; {fix}")
 
 
+def refusal(tree: exp.Expression, statement: Statement) -> NotSupportedError | None:
+    """Why sqlpredict will not run a statement, known from its text alone.
+
+    Every statement of a batch is asked before any of them runs, as SQL Server compiles a whole
+    batch first: a batch with one statement that sqlpredict does not run runs nothing.
+    """
+    line = statement.line
+    for kind, name in UNSUPPORTED.items():
+        if isinstance(tree, kind):
+            return NotSupportedError(f"line {line}: {name} is outside what sqlpredict runs "
+                                     "(no control flow); split the script or run that logic in Python")
+    if isinstance(tree, exp.Command):
+        return command_error(statement)
+    if isinstance(tree, (exp.Execute, exp.ExecuteSql)) and _dynamic(tree):
+        return NotSupportedError(f"line {line}: dynamic SQL (EXEC of a string, sp_executesql) is "
+                                 "outside what sqlpredict runs; write the statement itself")
+    if isinstance(tree, exp.Declare) and any(not isinstance(item.args.get("kind"), exp.DataType)
+                                             for item in tree.expressions):
+        return NotSupportedError(f"line {line}: only scalar variables can be declared "
+                                 "(table variables are not supported; use a #temp table)")
+    if isinstance(tree, exp.Set):
+        for item in tree.expressions:
+            assignment = item.this if isinstance(item, exp.SetItem) else item
+            if isinstance(assignment, exp.EQ) and isinstance(assignment.this, exp.Parameter):
+                continue
+            option = _option_name(assignment)
+            if option not in ACCEPTED_OPTIONS:
+                return NotSupportedError(f"line {line}: SET {option or statement.text[4:40]} is not supported")
+    system = next((p for p in tree.find_all(exp.Parameter) if isinstance(p.this, exp.Parameter)), None)
+    if system is not None:  # @@NAME: sqlglot nests one parameter in another
+        return system_variable_error(system.this.name, line)
+    return None
+
+
+def _checked(tree: exp.Expression, statement: Statement) -> exp.Expression | Error:
+    """The tree, or the error that running it would raise."""
+    return refusal(tree, statement) or tree
+
+
 def system_variable_error(name: str, line: int) -> NotSupportedError:
     fix = SYSTEM_VARIABLE_FIXES.get(name.upper(), "compute the value in SQL or in Python instead")
     return NotSupportedError(f"line {line}: the system variable @@{name.upper()} is outside what sqlpredict "
@@ -140,20 +183,21 @@ class BatchRunner:
     def run(self, operation: str, params: t.Sequence[t.Any]) -> list[ResultSet]:
         """Read the whole operation first, so a wrong number of `?` values is refused before anything runs."""
         # (text, its statements parsed); None in place of the statements: a CREATE PROCEDURE batch
-        batches: list[tuple[str, list[tuple[Statement, exp.Expression | ProgrammingError]] | None]] = []
+        batches: list[tuple[str, ParsedBatch | None]] = []
         used, readable = 0, True
         for batch in split_batches(operation):
-            parsed: list[tuple[Statement, exp.Expression | ProgrammingError]] | None = None
+            parsed: ParsedBatch | None = None
             if not is_create_procedure(batch.text):
                 parsed = []
                 for statement in split_statements(batch.text, batch.line):
                     try:
-                        tree: exp.Expression | ProgrammingError = parse_statement(statement, used)
-                    except ProgrammingError as exc:  # raised where it stands, after the statements before it
-                        tree, readable = exc, False
+                        tree = parse_statement(statement, used)
+                    except ProgrammingError as exc:  # raised when its batch's turn comes: earlier batches run
+                        parsed.append((statement, exc))
+                        readable = False
                     else:
                         used += marker_count(tree)
-                    parsed.append((statement, tree))
+                        parsed.append((statement, _checked(tree, statement)))
             batches.append((batch.text, parsed))
             for _ in range(batch.count - 1):  # GO n: the same values for its markers each time
                 batches.append((batch.text, _copies(parsed)))
@@ -167,12 +211,14 @@ class BatchRunner:
                 self.run_statements(parsed, params, Variables(), results)
         return results
 
-    def run_statements(self, parsed: list[tuple[Statement, exp.Expression | ProgrammingError]],
-                       params: t.Sequence[t.Any], variables: Variables, results: list[ResultSet]) -> None:
-        """Run one batch's statements, appending their results."""
-        for statement, tree in parsed:
-            if isinstance(tree, ProgrammingError):
+    def run_statements(self, parsed: ParsedBatch, params: t.Sequence[t.Any], variables: Variables,
+                       results: list[ResultSet]) -> None:
+        """Run one batch's statements, appending their results; a batch with an error runs none of them."""
+        for _, tree in parsed:
+            if isinstance(tree, Error):
                 raise tree
+        for statement, tree in parsed:
+            assert isinstance(tree, exp.Expression)
             if isinstance(tree, (exp.Execute, exp.ExecuteSql)):
                 results.extend(self.execute(tree, statement, list(params), variables))
                 continue
@@ -182,10 +228,6 @@ class BatchRunner:
 
     def run_statement(self, tree: exp.Expression, statement: Statement, params: list[t.Any],
                       variables: Variables) -> ResultSet | None:
-        for kind, name in UNSUPPORTED.items():
-            if isinstance(tree, kind):
-                raise NotSupportedError(f"line {statement.line}: {name} is outside what sqlpredict runs "
-                                        "(no control flow); split the script or run that logic in Python")
         if isinstance(tree, exp.Declare):
             return self.declare(tree, statement, params, variables)
         if isinstance(tree, exp.Set):
@@ -199,8 +241,6 @@ class BatchRunner:
             return self.select_into_variables(tree, statement, params, variables)
         if isinstance(tree, exp.Create) and tree.kind == "TABLE":
             self.create_identity_sequences(tree, params)
-        if isinstance(tree, exp.Command):
-            raise command_error(statement)
         bind_variables(tree, variables, params, statement.line)
         return self.connection.run_tree(tree, params)
 
@@ -239,11 +279,7 @@ class BatchRunner:
 
     def execute(self, tree: exp.Execute, statement: Statement, params: list[t.Any],
                 variables: Variables) -> list[ResultSet]:
-        name = tree.this.name if isinstance(tree.this, exp.Table) else ""
-        if isinstance(tree, exp.ExecuteSql) or not isinstance(tree.this, exp.Table) or \
-                name.lower() == "sp_executesql":
-            raise NotSupportedError(f"line {statement.line}: dynamic SQL (EXEC of a string, sp_executesql) is "
-                                    "outside what sqlpredict runs; write the statement itself")
+        name = tree.this.name  # a procedure's name: refusal() has turned dynamic SQL away
         args = exec_arguments(tree)
         if name.lower() == "sp_describe_model":
             return [self.describe_model(args, statement, params, variables)]
@@ -265,7 +301,7 @@ class BatchRunner:
                 variable.value = self.evaluate(value, variable, statement, params, caller)
         results: list[ResultSet] = []
         body = split_statements(proc.body, statement.line + proc.body_line - 1)
-        self.run_statements([(s, parse_statement(s, 0)) for s in body], [], own, results)
+        self.run_statements([(s, _checked(parse_statement(s, 0), s)) for s in body], [], own, results)
         for param in proc.parameters:
             arg = matched[param.name.lower()]
             if param.output and arg is not None and arg.output and isinstance(arg.value, exp.Parameter):
@@ -311,11 +347,7 @@ class BatchRunner:
     def declare(self, tree: exp.Declare, statement: Statement, params: list[t.Any],
                 variables: Variables) -> None:
         for item in tree.expressions:
-            kind = item.args.get("kind")
-            if not isinstance(kind, exp.DataType):
-                raise NotSupportedError(f"line {statement.line}: only scalar variables can be declared "
-                                        "(table variables are not supported; use a #temp table)")
-            sql_type = to_duckdb(kind)
+            sql_type = to_duckdb(item.args["kind"])  # a scalar type: refusal() has turned table variables away
             default = item.args.get("default")
             for target in item.this if isinstance(item.this, list) else [item.this]:
                 variable = Variable(sql_type)
@@ -334,8 +366,6 @@ class BatchRunner:
             option = _option_name(assignment)
             if option == "NOCOUNT" and isinstance(assignment, exp.EQ):
                 self.connection.nocount = assignment.expression.name.upper() == "ON"
-            if option not in ACCEPTED_OPTIONS:
-                raise NotSupportedError(f"line {statement.line}: SET {option or statement.text[4:40]} is not supported")
         return None
 
     def evaluate(self, expr: exp.Expression, variable: Variable, statement: Statement, params: list[t.Any],
@@ -397,12 +427,17 @@ def _output_value(variable: Variable) -> t.Any:
     return variable.value
 
 
-def _copies(parsed: list[tuple[Statement, exp.Expression | ProgrammingError]] | None
-            ) -> list[tuple[Statement, exp.Expression | ProgrammingError]] | None:
+def _copies(parsed: ParsedBatch | None) -> ParsedBatch | None:
     """A batch's trees for another run: running a tree changes it (variables are bound in place)."""
     if parsed is None:
         return None
     return [(statement, tree.copy() if isinstance(tree, exp.Expression) else tree) for statement, tree in parsed]
+
+
+def _dynamic(tree: exp.Execute | exp.ExecuteSql) -> bool:
+    """EXEC of a string or of sp_executesql, rather than of a procedure by name."""
+    return isinstance(tree, exp.ExecuteSql) or not isinstance(tree.this, exp.Table) \
+        or tree.this.name.lower() == "sp_executesql"
 
 
 def _assignments(tree: exp.Select) -> bool:

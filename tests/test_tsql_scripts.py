@@ -656,6 +656,41 @@ def test_control_flow_and_dynamic_sql_are_not_supported(loaded, construct):
     assert_scores(scored(rows)[1], F0, F1)
 
 
+REFUSED = {
+    "PRINT": "PRINT 'done'\n",
+    "IF": "IF @n > 0\n    SELECT 1\n",
+    "WHILE": "WHILE @n < 3\n    SET @n = @n + 1\n",
+    "@@ROWCOUNT": "SELECT @@ROWCOUNT AS [rc]\n",
+    "syntax error": "INSERT INTO [dbo].[Scores] VALUES (1,\n",
+}
+
+
+@pytest.mark.parametrize("autocommit", [False, True])
+@pytest.mark.parametrize("construct", list(REFUSED))
+def test_a_batch_with_a_refused_statement_runs_none_of_it(construct, autocommit):
+    """SQL Server compiles a whole batch before it runs any of it: the statements before the refused one
+    have not run either, and the batches before that batch have."""
+    con = sqlpredict.connect(autocommit=autocommit)
+    run(con, MODELS_TABLE + "INSERT INTO models (description, data) VALUES ('linear', ?)\n" + SETUP, [MODEL])
+    con.commit()
+    script = """CREATE TABLE [dbo].[Ran] ([a] INT)
+GO
+DECLARE @n INT = 1
+CREATE TABLE [dbo].[Scores] ([Id] INT, [score] FLOAT)
+INSERT INTO [dbo].[Scores] ([Id], [score])
+SELECT d.[Id], p.[score]
+FROM PREDICT(MODEL = (SELECT data FROM models WHERE id = 1), DATA = [dbo].[Features] AS d) WITH ([score] FLOAT) AS p
+DELETE FROM [dbo].[Features] WHERE [Id] = 1
+""" + REFUSED[construct]
+    cur = con.cursor()
+    with pytest.raises((sqlpredict.NotSupportedError, sqlpredict.ProgrammingError), match="line 9"):
+        cur.execute(script)
+    assert run(con, "SELECT COUNT(*) FROM [dbo].[Features]")[0] == [(4,)]
+    tables = "SELECT table_name FROM information_schema.tables WHERE table_name IN ('Ran', 'Scores')"
+    assert run(con, tables)[0] == [("Ran",)]
+    con.close()
+
+
 def test_print_is_refused_with_what_to_write_instead(loaded):
     with pytest.raises(sqlpredict.NotSupportedError) as info:
         run(loaded, "DECLARE @n INT = 4\nPRINT 'rows: ' + CAST(@n AS VARCHAR(10))\n")
