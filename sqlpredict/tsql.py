@@ -37,12 +37,18 @@ UNSUPPORTED = {
 }
 _CURSOR_FIX = ("cursors are outside what sqlpredict runs; use one set-based statement "
                "(INSERT ... SELECT, UPDATE ... FROM) or fetch the rows in Python")
+_FLOW_FIX = "control flow is outside what sqlpredict runs; split the script or run that logic in Python"
 # What to write instead of the statements sqlglot reads as opaque commands, by their first words.
 COMMAND_FIXES = {
     "PRINT": "to show a value, SELECT it: SELECT <expression> AS [message]",
     "RAISERROR": "raise the error from Python, or leave the check to the statement that fails",
     "DECLARE": _CURSOR_FIX,
+    "OPEN": _CURSOR_FIX,
     "FETCH": _CURSOR_FIX,
+    "CLOSE": _CURSOR_FIX,
+    "DEALLOCATE": _CURSOR_FIX,
+    "GOTO": _FLOW_FIX,
+    "RETURN": _FLOW_FIX,
     "BEGIN TRY": "TRY/CATCH is outside what sqlpredict runs; run the statements without it, "
                  "and an error reaches the caller as an exception",
 }
@@ -140,7 +146,7 @@ def refusal(tree: exp.Expression, statement: Statement) -> NotSupportedError | N
         if isinstance(tree, kind):
             return NotSupportedError(f"line {line}: {name} is outside what sqlpredict runs "
                                      "(no control flow); split the script or run that logic in Python")
-    if isinstance(tree, exp.Command):
+    if isinstance(tree, (exp.Command, *_NOT_STATEMENTS)):
         return command_error(statement)
     if isinstance(tree, (exp.Execute, exp.ExecuteSql)) and _dynamic(tree):
         return NotSupportedError(f"line {line}: dynamic SQL (EXEC of a string, sp_executesql) is "
@@ -425,6 +431,10 @@ def _output_value(variable: Variable) -> t.Any:
     if variable.sql_type == "TIMESTAMP_NS" and isinstance(variable.value, str):
         return datetime.datetime.fromisoformat(variable.value[:26])
     return variable.value
+
+
+# What sqlglot makes of a statement word it does not know (OPEN c, GOTO x, RAISERROR(...)): an expression.
+_NOT_STATEMENTS = (exp.Alias, exp.Column, exp.Anonymous)
 
 
 def _copies(parsed: ParsedBatch | None) -> ParsedBatch | None:

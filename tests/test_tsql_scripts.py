@@ -642,6 +642,11 @@ UNSUPPORTED = {
     "EXEC('...')": ("dynamic SQL", "EXEC('SELECT 1')\n"),
     "EXEC (@sql)": ("dynamic SQL", "EXEC (@n)\n"),
     "sp_executesql": ("sp_executesql", "EXEC sp_executesql N'SELECT @x', N'@x INT', @x = 1\n"),
+    "OPEN cursor": ("cursor", "OPEN c\n"),
+    "DEALLOCATE cursor": ("cursor", "DEALLOCATE c\n"),
+    "RAISERROR": ("RAISERROR", "RAISERROR('no model', 16, 1)\n"),
+    "GOTO": ("control flow", "GOTO done\n"),
+    "RETURN": ("control flow", "RETURN\n"),
 }
 @pytest.mark.parametrize("construct", list(UNSUPPORTED))
 def test_control_flow_and_dynamic_sql_are_not_supported(loaded, construct):
@@ -661,6 +666,7 @@ REFUSED = {
     "IF": "IF @n > 0\n    SELECT 1\n",
     "WHILE": "WHILE @n < 3\n    SET @n = @n + 1\n",
     "@@ROWCOUNT": "SELECT @@ROWCOUNT AS [rc]\n",
+    "RAISERROR": "RAISERROR('no model', 16, 1)\n",
     "syntax error": "INSERT INTO [dbo].[Scores] VALUES (1,\n",
 }
 
