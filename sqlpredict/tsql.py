@@ -163,6 +163,10 @@ def refusal(tree: exp.Expression, statement: Statement) -> NotSupportedError | N
             option = _option_name(assignment)
             if option not in ACCEPTED_OPTIONS:
                 return NotSupportedError(f"line {line}: SET {option or statement.text[4:40]} is not supported")
+            if option == "ROWCOUNT" and not (isinstance(assignment, exp.EQ) and assignment.expression.name == "0"):
+                return NotSupportedError(f"line {line}: SET ROWCOUNT other than 0 would stop every later statement "
+                                         "after that many rows, which sqlpredict does not do; write TOP (n) in "
+                                         "the statement instead")
     system = next((p for p in tree.find_all(exp.Parameter) if isinstance(p.this, exp.Parameter)), None)
     if system is not None:  # @@NAME: sqlglot nests one parameter in another
         return system_variable_error(system.this.name, line)

@@ -252,6 +252,19 @@ SELECT [Id], [score] FROM [dbo].[Scores] ORDER BY [Id]
     assert_scores(scores, F0[:3], F1[:3])
 
 
+def test_set_rowcount_0_is_accepted_and_other_counts_refused(loaded):
+    """SET ROWCOUNT 0 means no limit; SET ROWCOUNT n would cut every later result at n rows, so it is refused
+    rather than ignored (ignoring it would return rows SQL Server does not)."""
+    sets = run(loaded, "SET ROWCOUNT 0\nDECLARE @model VARBINARY(MAX) = (SELECT data FROM models WHERE id = 1)\n"
+               + SCORE)
+    ids, scores = scored(sets[0])
+    assert ids == IDS
+    assert_scores(scores, F0, F1)
+    with pytest.raises(sqlpredict.NotSupportedError, match=r"line 2: SET ROWCOUNT .*TOP \(n\)"):
+        run(loaded, "DECLARE @model VARBINARY(MAX) = (SELECT data FROM models WHERE id = 1)\nSET ROWCOUNT 2\n"
+            + SCORE)
+
+
 def test_use_and_three_part_names_warn_once(con):
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
