@@ -160,7 +160,7 @@ def refusal(tree: exp.Expression, statement: Statement) -> NotSupportedError | N
             assignment = item.this if isinstance(item, exp.SetItem) else item
             if isinstance(assignment, exp.EQ) and isinstance(assignment.this, exp.Parameter):
                 continue
-            option = _option_name(assignment)
+            option = _option_name(item)
             if option not in ACCEPTED_OPTIONS:
                 return NotSupportedError(f"line {line}: SET {option or statement.text[4:40]} is not supported")
             if option == "ROWCOUNT" and not (isinstance(assignment, exp.EQ) and assignment.expression.name == "0"):
@@ -373,7 +373,7 @@ class BatchRunner:
                 variable = variables.get(assignment.this.name, statement.line)
                 variable.value = self.evaluate(assignment.expression, variable, statement, params, variables)
                 continue
-            option = _option_name(assignment)
+            option = _option_name(item)
             if option == "NOCOUNT" and isinstance(assignment, exp.EQ):
                 self.connection.nocount = assignment.expression.name.upper() == "ON"
         return None
@@ -458,7 +458,11 @@ def _assignments(tree: exp.Select) -> bool:
     return any(isinstance(e, exp.EQ) and isinstance(e.this, exp.Parameter) for e in tree.expressions)
 
 
-def _option_name(assignment: exp.Expression) -> str:
+def _option_name(item: exp.Expression) -> str:
+    """NOCOUNT in SET NOCOUNT ON; TRANSACTION in SET TRANSACTION ISOLATION LEVEL ..., which sqlglot keeps as a kind."""
+    if isinstance(item, exp.SetItem) and isinstance(item.args.get("kind"), str):
+        return item.args["kind"].upper()
+    assignment = item.this if isinstance(item, exp.SetItem) else item
     target = assignment.this if isinstance(assignment, exp.EQ) else assignment
     return target.name.upper() if isinstance(target, (exp.Column, exp.Identifier, exp.Var)) else ""
 

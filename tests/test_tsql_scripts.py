@@ -205,6 +205,7 @@ def test_set_nocount_on_and_other_session_options(con):
     sets = run(con, """SET NOCOUNT ON
 SET ANSI_NULLS ON
 SET QUOTED_IDENTIFIER ON
+SET TRANSACTION ISOLATION LEVEL READ COMMITTED
 GO
 SET XACT_ABORT ON;
 """ + SETUP + "\nDECLARE @model VARBINARY(MAX) = ?\n" + SCORE, [MODEL])
