@@ -88,15 +88,28 @@ class Catalog:
         replace = bool(create.args.get("replace")) or create.args.get("kind") == "ALTER"
         self.save("VIEW", create.this.name, definition, replace)
 
+    def must_store(self, body: exp.Expression) -> bool:
+        """Whether a view body must be kept here rather than by DuckDB: it uses PREDICT, or reads
+        a view kept here (DuckDB would be handed that view's planned stream, which lives for one
+        statement)."""
+        return uses_predict(body) or bool(self._view_references(body))
+
+    def _view_references(self, statement: exp.Expression) -> list[exp.Table]:
+        """The tables of `statement` that name a stored view (an unqualified name, read from)."""
+        views = self.objects("VIEW")
+        if not views:
+            return []
+        hits = [t for t in statement.find_all(exp.Table)
+                if isinstance(t.this, exp.Identifier) and t.name.lower() in views and not t.args.get("db")]
+        return [t for t in hits if not isinstance(t.parent, (exp.Create, exp.Drop, exp.Insert, exp.Schema))]
+
     def expand_views(self, statement: exp.Expression) -> None:
         """Replace each reference to a stored view by its body, as a derived table."""
         views = self.objects("VIEW")
         if not views:
             return
         for _ in range(MAX_VIEW_DEPTH):
-            hits = [t for t in statement.find_all(exp.Table)
-                    if isinstance(t.this, exp.Identifier) and t.name.lower() in views and not t.args.get("db")]
-            hits = [t for t in hits if not isinstance(t.parent, (exp.Create, exp.Drop, exp.Insert, exp.Schema))]
+            hits = self._view_references(statement)
             if not hits:
                 return
             for table in hits:

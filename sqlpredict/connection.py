@@ -26,7 +26,7 @@ from .errors import Error, InterfaceError, NotSupportedError, ProgrammingError, 
 
 if t.TYPE_CHECKING:
     from .cursor import Cursor
-from .catalog import Catalog, uses_predict
+from .catalog import Catalog
 from .planner import PlanContext, PreparedStatement, prepare, adapt_tsql
 from .sessions import DEFAULT_CACHE_BYTES, SessionCache, resolve_providers
 from .tsql import BatchRunner, check_marker_count, marker_count
@@ -344,7 +344,7 @@ class Connection:
         return self._catalog
 
     def _catalog_statement(self, statement: exp.Expression) -> ResultSet | None:
-        """CREATE VIEW ... PREDICT and DROP VIEW of such a view go to the catalog, not to DuckDB.
+        """CREATE VIEW ... PREDICT (or over such a view) and DROP VIEW of one go to the catalog, not to DuckDB.
 
         A DROP VIEW that also names ordinary views is left, with those names only, to DuckDB.
         """
@@ -352,11 +352,13 @@ class Connection:
         if not is_view:
             return None
         if isinstance(statement, exp.Create):
-            if not (isinstance(statement.expression, exp.Expression) and uses_predict(statement.expression)):
+            if not isinstance(statement.expression, exp.Expression):
                 return None
             statement = statement.copy()
             if self.dialect == "tsql":
                 adapt_tsql(statement)
+            if not self.catalog.must_store(statement.expression):
+                return None
             self.catalog.save_view(statement)
         else:
             tables = statement.args.get("tables") or []

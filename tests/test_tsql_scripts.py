@@ -503,6 +503,35 @@ SELECT [Id], [score] FROM [dbo].[Feature Scores] ORDER BY [Id]
     con.close()
 
 
+def test_views_over_a_predict_view_at_any_depth_survive_reopening(tmp_path):
+    path = str(tmp_path / "scores.duckdb")
+    con = sqlpredict.connect(path)
+    run(con, MODELS_TABLE + "INSERT INTO models (description, data) VALUES ('linear', ?)\n" + SETUP, [MODEL])
+    run(con, """
+GO
+CREATE VIEW dbo.v_scores AS
+SELECT d.[Id], p.[score]
+FROM PREDICT(MODEL = (SELECT [data] FROM [dbo].[models] WHERE [id] = 1), DATA = [dbo].[Features] AS d)
+WITH ([score] FLOAT) AS p
+GO
+CREATE VIEW dbo.v_top AS SELECT [Id], [score] FROM dbo.v_scores WHERE [Id] > 1
+GO
+CREATE VIEW dbo.v_best AS SELECT MAX(t.[score]) AS best, COUNT(*) AS n FROM [dbo].[v_top] AS t
+GO
+""")
+    expected = direct(F0, F1)
+    assert run(con, "SELECT best, n FROM dbo.v_best")[0] == [(float(expected[1:].max()), 3)]
+    con.commit()
+    con.close()
+
+    con = sqlpredict.connect(path)
+    rows = run(con, "SELECT [Id], [score] FROM dbo.v_top ORDER BY [Id]")[0]
+    assert [r[0] for r in rows] == [2, 3, 4]
+    assert_scores([r[1] for r in rows], F0[1:], F1[1:])
+    assert run(con, "SELECT best, n FROM v_best")[0] == [(float(expected[1:].max()), 3)]
+    con.close()
+
+
 # ------------------------------------------------------------------ INSERT, MERGE, SELECT @v = from PREDICT
 
 
