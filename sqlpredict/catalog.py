@@ -67,7 +67,7 @@ class Catalog:
     def save(self, kind: str, name: str, definition: str, replace: bool) -> None:
         self._ensure()
         if not replace and name.lower() in self.objects(kind):
-            raise_exists(kind, name)
+            raise_exists(KIND_WORDS[kind], name)
         self.con.execute(f"DELETE FROM {TABLE} WHERE kind = $1 AND lower(name) = lower($2)", [kind, name])
         self.con.execute(f"INSERT INTO {TABLE} VALUES ($1, $2, $3)", [kind, name, definition])
         self._changed()
@@ -78,6 +78,14 @@ class Catalog:
         self.con.execute(f"DELETE FROM {TABLE} WHERE kind = $1 AND lower(name) = lower($2)", [kind, name])
         self._changed()
         return True
+
+    def engine_object(self, name: str) -> str | None:
+        """"table" or "view" when DuckDB itself holds an object `name` that a stored view of that
+        name would hide (one of the main schema, the connection's temporary ones included)."""
+        rows = self.con.execute(_SELECT_ENGINE_OBJECT, [name]).fetchall()
+        if not rows:
+            return None
+        return "view" if rows[0][0] == "VIEW" else "table"
 
     # ------------------------------------------------------------ views
 
@@ -119,6 +127,9 @@ class Catalog:
         raise RecursionError("views nest too deeply (a view that names itself?)")
 
 
+KIND_WORDS = {"VIEW": "a view that sqlpredict stores", "PROCEDURE": "a procedure"}
+_SELECT_ENGINE_OBJECT = ("SELECT table_type FROM information_schema.tables "
+                         "WHERE table_schema = 'main' AND lower(table_name) = lower($1)")
 _SELECT_TABLE = exp.select("*").from_(exp.table_(TABLE, db="main")).sql(dialect=DuckDB)
 
 
@@ -128,10 +139,12 @@ def _select_temp(name: str) -> str:
         dialect=DuckDB)
 
 
-def raise_exists(kind: str, name: str) -> None:
+def raise_exists(what: str, name: str) -> None:
+    """SQL Server's Msg 2714: one name, one object, whichever store holds it."""
     from .errors import ProgrammingError
 
-    raise ProgrammingError(f"There is already an object named '{name}' in the database ({kind.lower()})")
+    raise ProgrammingError(f"There is already an object named '{name}' in the database ({what}); "
+                           "choose another name, or drop that object first")
 
 
 def uses_predict(node: exp.Expression) -> bool:

@@ -21,12 +21,12 @@ import pyarrow as pa
 from sqlglot import exp
 from sqlglot.errors import ParseError, TokenError
 
-from .dialects import PredictSource, get_dialect, parse
+from .dialects import PredictSource, get_dialect, parse, to_duckdb
 from .errors import Error, InterfaceError, NotSupportedError, ProgrammingError, from_duckdb, parse_error_text
 
 if t.TYPE_CHECKING:
     from .cursor import Cursor
-from .catalog import Catalog
+from .catalog import KIND_WORDS, Catalog, raise_exists
 from .planner import PlanContext, PreparedStatement, prepare, adapt_tsql
 from .sessions import DEFAULT_CACHE_BYTES, SessionCache, resolve_providers
 from .tsql import BatchRunner, check_marker_count, marker_count
@@ -346,8 +346,13 @@ class Connection:
     def _catalog_statement(self, statement: exp.Expression) -> ResultSet | None:
         """CREATE VIEW ... PREDICT (or over such a view) and DROP VIEW of one go to the catalog, not to DuckDB.
 
-        A DROP VIEW that also names ordinary views is left, with those names only, to DuckDB.
+        A DROP VIEW that also names ordinary views is left, with those names only, to DuckDB. A name
+        belongs to one object, whichever store holds it: CREATE TABLE, SELECT ... INTO or CREATE VIEW
+        of a name the other store holds is refused, as SQL Server refuses it (Msg 2714).
         """
+        created = _created_table(statement)
+        if created is not None:
+            return self._claim_from_catalog(created, statement)
         is_view = isinstance(statement, (exp.Create, exp.Drop)) and str(statement.args.get("kind")).upper() == "VIEW"
         if not is_view:
             return None
@@ -357,8 +362,13 @@ class Connection:
             statement = statement.copy()
             if self.dialect == "tsql":
                 adapt_tsql(statement)
-            if not self.catalog.must_store(statement.expression):
-                return None
+            name = statement.this.name
+            replaces_stored = bool(statement.args.get("replace")) and name.lower() in self.catalog.objects("VIEW")
+            if not (replaces_stored or self.catalog.must_store(statement.expression)):
+                return self._claim_from_catalog(statement.this, statement)
+            taken = name.lower() in self.catalog.objects("VIEW") and not statement.args.get("replace")
+            if not self._claim_from_engine(name, statement) or (taken and statement.args.get("exists")):
+                return _nothing()
             self.catalog.save_view(statement)
         else:
             tables = statement.args.get("tables") or []
@@ -370,7 +380,38 @@ class Connection:
                 return None
         if self._in_transaction:
             self._dirty = True
-        return ResultSet([], [], None, -1)
+        return _nothing()
+
+    def _claim_from_catalog(self, table: exp.Table, create: exp.Expression) -> ResultSet | None:
+        """A table or ordinary view may not take a stored view's name (a stored view would hide it).
+
+        None lets DuckDB run the statement; an empty result is CREATE ... IF NOT EXISTS of a taken name.
+        """
+        name = _default_schema_name(table)
+        if name is None or name.lower() not in self.catalog.objects("VIEW"):
+            return None
+        if create.args.get("exists"):
+            return _nothing()
+        raise_exists(KIND_WORDS["VIEW"], name)
+        return None
+
+    def _claim_from_engine(self, name: str, create: exp.Create) -> bool:
+        """A stored view may not take the name of a DuckDB table; it replaces a DuckDB view only when
+        the statement says OR ALTER (OR REPLACE). False: CREATE VIEW IF NOT EXISTS of a taken name."""
+        assert self._db is not None
+        engine = self.catalog.engine_object(name)
+        if engine is None:
+            return True
+        if create.args.get("exists"):
+            return False
+        if engine != "view" or not create.args.get("replace"):
+            raise_exists(f"a {engine}", name)
+        drop = exp.Drop(tables=[exp.table_(exp.to_identifier(name, quoted=True))], kind="VIEW")
+        try:
+            self._db.execute(to_duckdb(drop))
+        except duckdb.Error as exc:
+            raise self._after_failure(from_duckdb(exc)) from exc
+        return True
 
     def _prepare(self, statement: exp.Expression | str, params: t.Sequence[t.Any]) -> PreparedStatement:
         assert self._db is not None
@@ -489,6 +530,29 @@ def _may_change_temp_objects(node: exp.Expression, kind: str) -> bool:
     target = node.this.this if isinstance(node.this, exp.Schema) else node.this
     temp_name = isinstance(target, exp.Table) and "temp" in (target.catalog.lower(), target.db.lower())
     return temp_name or node.find(exp.TemporaryProperty) is not None
+
+
+def _nothing() -> ResultSet:
+    """The outcome of a statement with neither rows nor a count."""
+    return ResultSet([], [], None, -1)
+
+
+def _created_table(statement: exp.Expression) -> exp.Table | None:
+    """The table a CREATE TABLE or a SELECT ... INTO makes."""
+    if isinstance(statement, exp.Select):
+        into = statement.args.get("into")
+        return into.this if isinstance(into, exp.Into) and isinstance(into.this, exp.Table) else None
+    if not isinstance(statement, exp.Create) or str(statement.args.get("kind")).upper() != "TABLE":
+        return None
+    target = statement.this.this if isinstance(statement.this, exp.Schema) else statement.this
+    return target if isinstance(target, exp.Table) else None
+
+
+def _default_schema_name(table: exp.Table) -> str | None:
+    """The name a stored view of the same name would hide: one in the default schema, not a #temp table."""
+    if not isinstance(table.this, exp.Identifier) or table.this.args.get("temporary") or table.name.startswith("#"):
+        return None
+    return table.name if table.db.lower() in ("", "dbo", "main", "temp") else None
 
 
 def _transaction_control(statement: exp.Expression) -> str | None:

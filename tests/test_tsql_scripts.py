@@ -532,6 +532,39 @@ GO
     con.close()
 
 
+SCORES_VIEW = """
+CREATE {} VIEW [dbo].[Results] AS
+SELECT d.[Id], p.[score] FROM PREDICT(MODEL = (SELECT [data] FROM models WHERE [id] = 1), DATA = [dbo].[Features] AS d)
+WITH ([score] FLOAT) AS p
+"""
+
+
+def test_a_view_and_a_table_cannot_share_a_name(loaded):
+    run(loaded, "CREATE TABLE [dbo].[Results] ([Id] INT, [score] FLOAT)\nINSERT INTO [Results] VALUES (99, 9.5)")
+    with pytest.raises(sqlpredict.ProgrammingError) as info:
+        run(loaded, SCORES_VIEW.format(""))
+    assert str(info.value).startswith("There is already an object named 'Results' in the database (a table)")
+    assert run(loaded, "SELECT [Id], [score] FROM dbo.Results")[0] == [(99, 9.5)]
+
+    run(loaded, "DROP TABLE [Results]\nGO\n" + SCORES_VIEW.format(""))
+    for statement in ("CREATE TABLE [dbo].[Results] ([Id] INT)", "SELECT [Id] INTO Results FROM [dbo].[Features]",
+                      "CREATE VIEW Results AS SELECT 1 AS [Id]"):
+        with pytest.raises(sqlpredict.ProgrammingError) as info:
+            run(loaded, statement)
+        assert str(info.value).startswith("There is already an object named 'Results' in the database"), statement
+    rows = run(loaded, "SELECT [Id], [score] FROM dbo.Results ORDER BY [Id]")[0]
+    assert [r[0] for r in rows] == IDS
+    assert_scores([r[1] for r in rows], F0, F1)
+
+
+def test_create_or_alter_view_replaces_a_view_of_either_kind(loaded):
+    run(loaded, "CREATE VIEW [dbo].[Results] AS SELECT 1 AS [Id]\nGO\n" + SCORES_VIEW.format("OR ALTER"))
+    rows = run(loaded, "SELECT [Id], [score] FROM Results ORDER BY [Id]")[0]
+    assert_scores([r[1] for r in rows], F0, F1)
+    run(loaded, "CREATE OR ALTER VIEW [dbo].[Results] AS SELECT 7 AS [Id]")
+    assert run(loaded, "SELECT * FROM Results")[0] == [(7,)]
+
+
 # ------------------------------------------------------------------ INSERT, MERGE, SELECT @v = from PREDICT
 
 
