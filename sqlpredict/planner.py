@@ -234,8 +234,13 @@ def check_bulk_files(statement: exp.Expression) -> None:
 # ---------------------------------------------------------------- one PREDICT
 
 
+# The statements whose clauses may name a PREDICT's aliases: the nearest one around a PREDICT is its scope.
+_SCOPES = (exp.Select, exp.Update, exp.Delete, exp.Merge)
+
+
 def plan_predict(node: PredictSource, ctx: PlanContext) -> PredictStream:
-    select = node.find_ancestor(exp.Select)
+    scope = node.find_ancestor(*_SCOPES)
+    select = scope if isinstance(scope, exp.Select) else None
     model = model_value(node, ctx)
     compiled = ctx.cache.get(model, ctx.providers, ctx.threads)
     data = node.args["data"]
@@ -249,7 +254,7 @@ def plan_predict(node: PredictSource, ctx: PlanContext) -> PredictStream:
             query = query.where(conjunct.copy(), copy=False)
     stream_name = f"{STREAM_PREFIX}{next(_names)}"
     output_columns = _output_columns(binding, data_names)
-    _replace(node, select, stream_name, data_alias, data_names, output_columns)
+    _replace(node, scope, stream_name, data_alias, data_names, output_columns)
     used = used_columns(select, stream_name, data_names)
     if used is not None:
         inputs = {b.column.lower() for b in binding.inputs}
@@ -503,19 +508,22 @@ def _only_data(conjunct: exp.Expression, alias: str | None, data_lower: set[str]
 # ---------------------------------------------------------------- replacing PREDICT
 
 
-def _replace(node: PredictSource, select: exp.Select | None, stream: str, data_alias: str | None,
+def _replace(node: PredictSource, scope: exp.Expression | None, stream: str, data_alias: str | None,
              data_names: list[str], output_columns: list[tuple[str, str]]) -> None:
+    """Put the stream in PREDICT's place, and point the `d.` and `p.` references of its scope
+    (the SELECT, UPDATE, DELETE or MERGE it stands in) at the stream's columns."""
     pred_alias = node.alias_name or None
     table = exp.Table(this=exp.to_identifier(stream), alias=exp.TableAlias(this=exp.to_identifier(stream)))
     if node.args.get("joins"):
         table.set("joins", node.args["joins"])
     node.replace(table)
-    if select is None:
+    if scope is None:
         return
     labels = {label.lower(): (column, label) for column, label in output_columns}
     aliases = {a.lower() for a in (data_alias, pred_alias) if a}
-    _expand_stars(select, stream, data_alias, pred_alias, data_names, output_columns)
-    for col in list(select.find_all(exp.Column)):
+    if isinstance(scope, exp.Select):
+        _expand_stars(scope, stream, data_alias, pred_alias, data_names, output_columns)
+    for col in list(scope.find_all(exp.Column)):
         qualifier = col.table.lower() if col.table else ""
         if not qualifier or qualifier not in aliases:
             continue

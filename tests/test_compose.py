@@ -202,6 +202,18 @@ def test_insert_select_from_predict(con):
     check(cur.execute("SELECT id, score FROM results").fetchall(), con, "WHERE region = 'north'")
 
 
+def test_delete_using_predict_in_duckdb_dialect():
+    con = sqlpredict.connect(dialect="duckdb", autocommit=True)
+    cur = con.cursor()
+    cur.execute("CREATE TABLE t AS SELECT i AS id, (i / 3)::FLOAT AS f0, (i / 5)::FLOAT AS f1 FROM range(100) r(i)")
+    cur.execute("CREATE TABLE kept AS SELECT id FROM t")
+    cur.execute("DELETE FROM kept USING PREDICT(MODEL = ?, DATA = t AS d) WITH (score FLOAT) AS p "
+                "WHERE kept.id = d.id AND p.score < 3", [MODEL])
+    ids = np.arange(100)
+    scores = expected_scores(ids.astype(np.float32) / 3, ids.astype(np.float32) / 5)
+    assert cur.execute("SELECT id FROM kept ORDER BY id").fetchall() == [(int(i),) for i in ids[scores >= 3]]
+
+
 def test_parameters_around_predict_keep_their_order(con):
     cur = con.cursor()
     cur.execute("SELECT d.id, p.score FROM PREDICT(MODEL = ?, DATA = (SELECT * FROM t WHERE id < ?) AS d) "

@@ -623,6 +623,31 @@ SELECT [Id], [Score], [Updated] FROM [dbo].[Latest] ORDER BY [Id]
     assert_scores([r[1] for r in rows[:4]], F0, F1)
 
 
+def test_update_from_predict_and_merge_using_predict_read_its_aliases(loaded):
+    sets = run(loaded, """
+CREATE TABLE [dbo].[Latest] ([Id] INT, [Score] FLOAT)
+INSERT INTO [dbo].[Latest] VALUES (1, 0), (3, 0), (99, 5)
+DECLARE @model VARBINARY(MAX) = (SELECT [data] FROM models WHERE [id] = 1)
+UPDATE [dbo].[Latest] SET [Score] = p.[score]
+FROM PREDICT(MODEL = @model, DATA = [dbo].[Features] AS d, RUNTIME = ONNX) WITH ([score] FLOAT) AS p
+WHERE [Latest].[Id] = d.[Id]
+SELECT [Id], [Score] FROM [dbo].[Latest] ORDER BY [Id]
+MERGE [dbo].[Latest] AS tgt
+USING PREDICT(MODEL = @model, DATA = [dbo].[Features] AS d, RUNTIME = ONNX) WITH ([score] FLOAT) AS p
+ON tgt.[Id] = d.[Id]
+WHEN MATCHED AND d.[Id] = 3 THEN UPDATE SET tgt.[Score] = -p.[score]
+WHEN NOT MATCHED BY TARGET THEN INSERT ([Id], [Score]) VALUES (d.[Id], p.[score]);
+SELECT [Id], [Score] FROM [dbo].[Latest] ORDER BY [Id]
+""")
+    expected = direct(F0, F1)
+    assert [r[0] for r in sets[0]] == [1, 3, 99] and sets[0][2][1] == 5
+    assert_scores([r[1] for r in sets[0][:2]], [F0[0], F0[2]], [F1[0], F1[2]])
+    assert [r[0] for r in sets[1]] == [1, 2, 3, 4, 99]
+    scores = [r[1] for r in sets[1][:4]]
+    scores[2] = -scores[2]
+    np.testing.assert_array_equal(np.array(scores, np.float32), expected)
+
+
 def test_select_assign_from_predict(loaded):
     sets = run(loaded, """
 DECLARE @model VARBINARY(MAX) = (SELECT [data] FROM models WHERE [id] = 1)
