@@ -254,7 +254,7 @@ def plan_predict(node: PredictSource, ctx: PlanContext) -> PredictStream:
             query = query.where(conjunct.copy(), copy=False)
     stream_name = f"{STREAM_PREFIX}{next(_names)}"
     output_columns = _output_columns(binding, data_names)
-    _replace(node, scope, stream_name, data_alias, data_names, output_columns)
+    _replace(node, scope, stream_name, data, data_names, output_columns)
     used = used_columns(select, stream_name, data_names)
     if used is not None:
         inputs = {b.column.lower() for b in binding.inputs}
@@ -508,11 +508,11 @@ def _only_data(conjunct: exp.Expression, alias: str | None, data_lower: set[str]
 # ---------------------------------------------------------------- replacing PREDICT
 
 
-def _replace(node: PredictSource, scope: exp.Expression | None, stream: str, data_alias: str | None,
+def _replace(node: PredictSource, scope: exp.Expression | None, stream: str, data: exp.Expression,
              data_names: list[str], output_columns: list[tuple[str, str]]) -> None:
     """Put the stream in PREDICT's place, and point the `d.` and `p.` references of its scope
     (the SELECT, UPDATE, DELETE or MERGE it stands in) at the stream's columns."""
-    pred_alias = node.alias_name or None
+    data_alias, pred_alias = _data_alias(data), node.alias_name or None
     table = exp.Table(this=exp.to_identifier(stream), alias=exp.TableAlias(this=exp.to_identifier(stream)))
     if node.args.get("joins"):
         table.set("joins", node.args["joins"])
@@ -520,27 +520,69 @@ def _replace(node: PredictSource, scope: exp.Expression | None, stream: str, dat
     if scope is None:
         return
     labels = {label.lower(): (column, label) for column, label in output_columns}
+    data_lower = {n.lower() for n in data_names}
     aliases = {a.lower() for a in (data_alias, pred_alias) if a}
+    _refuse_ambiguous(scope, data_lower & labels.keys(), data_alias, pred_alias)
     if isinstance(scope, exp.Select):
         _expand_stars(scope, stream, data_alias, pred_alias, data_names, output_columns)
     for col in list(scope.find_all(exp.Column)):
         qualifier = col.table.lower() if col.table else ""
         if not qualifier or qualifier not in aliases:
             continue
+        name = col.name.lower()
         is_output = bool(pred_alias) and qualifier == pred_alias.lower()
         is_data = bool(data_alias) and qualifier == data_alias.lower()
-        if is_output and (not is_data or col.name.lower() in labels):
-            if col.name.lower() not in labels:
+        if is_output and (not is_data or name in labels):
+            if name not in labels:
                 declared = ", ".join(label for _, label in output_columns) or "nothing"
                 raise ProgrammingError(
                     f"PREDICT: {pred_alias}.{col.name} is not a PREDICT output; WITH declares: {declared}"
                 )
-            column, label = labels[col.name.lower()]
+            column, label = labels[name]
             _point(col, stream, column, label)
         else:
             col.set("table", exp.to_identifier(stream))
             col.set("db", None)
             col.set("catalog", None)
+
+
+def _refuse_ambiguous(scope: exp.Expression, names: set[str], data_alias: str | None,
+                      pred_alias: str | None) -> None:
+    """An unqualified name that is both a DATA column and an output is SQL Server's Msg 209 (spec 1:
+    only `*`, `d.*` and `p.*` keep both). ORDER BY may name the select list's own columns."""
+    if not names:
+        return
+    order = scope.args.get("order")
+    selected = {e.alias_or_name.lower() for e in scope.expressions} if isinstance(scope, exp.Select) else set()
+    for col in scope.find_all(exp.Column):
+        name = col.name.lower()
+        if col.table or name not in names or _is_target(col) or _nested_query(col, scope) is not None:
+            continue
+        if order is not None and name in selected and col.find_ancestor(exp.Order) is order:
+            continue
+        output = f"{pred_alias}.{col.name}" if pred_alias else f"p.{col.name} after naming PREDICT (WITH (...) AS p)"
+        raise ProgrammingError(
+            f"PREDICT: ambiguous column name '{col.name}': it is both a DATA column and a PREDICT output; "
+            f"write {data_alias or 'd'}.{col.name} for the DATA column or {output} for the output"
+        )
+
+
+def _is_target(col: exp.Column) -> bool:
+    """A column an UPDATE sets or a MERGE inserts into: the target table's, whatever PREDICT holds."""
+    parent = col.parent
+    if isinstance(parent, exp.EQ) and col.arg_key == "this" and isinstance(parent.parent, exp.Update):
+        return parent.arg_key == "expressions"
+    return isinstance(parent, exp.Tuple) and parent.arg_key == "this" and isinstance(parent.parent, exp.Insert)
+
+
+def _nested_query(col: exp.Column, scope: exp.Expression) -> exp.Select | None:
+    """The innermost query between a column and PREDICT's scope, if the column is in one."""
+    node = col.parent
+    while node is not None and node is not scope:
+        if isinstance(node, exp.Select):
+            return node
+        node = node.parent
+    return None
 
 
 def _point(col: exp.Column, stream: str, column: str, label: str) -> None:

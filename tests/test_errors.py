@@ -16,6 +16,7 @@ import pytest
 from onnx import TensorProto, helper, numpy_helper
 
 import sqlpredict
+from onnx_models import run_direct
 
 OPSET = [helper.make_opsetid("", 17)]
 F, D, I64 = TensorProto.FLOAT, TensorProto.DOUBLE, TensorProto.INT64
@@ -181,6 +182,31 @@ def test_overflow_of_a_declared_type_is_a_data_error(con):
     cur.execute("UPDATE big SET x = 7")
     cur.execute("SELECT p.y FROM PREDICT(MODEL = ?, DATA = big AS d) WITH (y INT) AS p", [identity(I64)])
     assert cur.fetchall() == [(7,)]
+
+
+# ------------------------------------------------------------------ d. and p. references (spec 1)
+
+LABELLED = "PREDICT(MODEL = ?, DATA = (SELECT id, x, CAST(-1 AS REAL) AS y FROM t) AS d) WITH (y REAL) AS p"
+
+
+@pytest.mark.parametrize("sql", [
+    f"SELECT id, y FROM {LABELLED}",
+    f"SELECT d.id FROM {LABELLED} WHERE y > 0",
+    f"SELECT d.id, p.y + 1 AS z FROM {LABELLED} ORDER BY y",
+])
+def test_a_name_that_is_both_a_data_column_and_an_output_is_ambiguous(con, sql):
+    """SQL Server's Msg 209: an unqualified y could be DATA's y or the output y."""
+    message = fails(con, sqlpredict.ProgrammingError, sql, [IDENTITY])
+    assert "ambiguous column name 'y'" in message and "d.y" in message and "p.y" in message
+
+
+def test_qualified_names_and_stars_keep_both_columns_of_one_name(con):
+    want = run_direct(IDENTITY, {"x": np.array([[1.5]], np.float32)})[0].item()
+    cur = con.cursor()
+    cur.execute(f"SELECT d.y, p.y AS y FROM {LABELLED} WHERE d.id = 1 ORDER BY y", [IDENTITY])
+    assert cur.fetchall() == [(-1.0, want)]
+    cur.execute(f"SELECT * FROM {LABELLED} WHERE d.id = 1", [IDENTITY])
+    assert cur.fetchall() == [(1, 1.5, -1.0, want)]
 
 
 # ------------------------------------------------------------------ NULL and odd values (spec 5)
