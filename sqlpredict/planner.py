@@ -527,20 +527,19 @@ def _replace(node: PredictSource, scope: exp.Expression | None, stream: str, dat
         _expand_stars(scope, stream, data_alias, pred_alias, data_names, output_columns)
     for col in list(scope.find_all(exp.Column)):
         qualifier = col.table.lower() if col.table else ""
-        if not qualifier or qualifier not in aliases:
+        if not qualifier or qualifier not in aliases or _shadowed(col, scope, qualifier):
             continue
         name = col.name.lower()
         is_output = bool(pred_alias) and qualifier == pred_alias.lower()
         is_data = bool(data_alias) and qualifier == data_alias.lower()
         if is_output and (not is_data or name in labels):
             if name not in labels:
-                declared = ", ".join(label for _, label in output_columns) or "nothing"
-                raise ProgrammingError(
-                    f"PREDICT: {pred_alias}.{col.name} is not a PREDICT output; WITH declares: {declared}"
-                )
+                raise _unknown_reference(col, data, data_names, output_columns, is_data, is_output)
             column, label = labels[name]
             _point(col, stream, column, label)
         else:
+            if name not in data_lower and not isinstance(col.this, exp.Star):
+                raise _unknown_reference(col, data, data_names, output_columns, is_data, is_output)
             col.set("table", exp.to_identifier(stream))
             col.set("db", None)
             col.set("catalog", None)
@@ -583,6 +582,45 @@ def _nested_query(col: exp.Column, scope: exp.Expression) -> exp.Select | None:
             return node
         node = node.parent
     return None
+
+
+def _shadowed(col: exp.Column, scope: exp.Expression, qualifier: str) -> bool:
+    """Whether a query nested in the scope has a source of its own named like PREDICT's alias."""
+    node = col.parent
+    while node is not None and node is not scope:
+        if isinstance(node, exp.Select):
+            sources = [f.this for f in [node.args.get("from_")] if f] + [j.this for j in node.args.get("joins") or []]
+            if any(s.alias_or_name.lower() == qualifier for s in sources):
+                return True
+        node = node.parent
+    return False
+
+
+def _unknown_reference(col: exp.Column, data: exp.Expression, data_names: list[str],
+                       output_columns: list[tuple[str, str]], is_data: bool, is_output: bool) -> ProgrammingError:
+    """`d.nope` or `p.nope`: say which of DATA's columns or PREDICT's outputs exist, and where a name is."""
+    reference = f"{col.table}.{col.name}"
+    name = col.name.lower()
+    outputs = [label for _, label in output_columns]
+    columns = f"DATA ({_source_label(data)}) has columns: {', '.join(data_names) or 'none'}"
+    declared = f"WITH declares: {', '.join(outputs) or 'nothing'}"
+    if not is_data:
+        hint = f"; {col.name} is a DATA column" if name in {n.lower() for n in data_names} else ""
+        return ProgrammingError(f"PREDICT: {reference} is not a PREDICT output; {declared}{hint}")
+    if is_output:  # PREDICT and DATA share the alias
+        return ProgrammingError(f"PREDICT: {reference} is neither a DATA column nor a PREDICT output; "
+                                f"{columns}; {declared}")
+    hint = f"; {col.name} is a PREDICT output, not a DATA column" if name in {o.lower() for o in outputs} else ""
+    return ProgrammingError(f"PREDICT: {reference} is not a column of DATA; {columns}{hint}")
+
+
+def _source_label(data: exp.Expression) -> str:
+    """How an error names DATA: `t AS d`, or `(...) AS d` for a query or a table function."""
+    alias = _data_alias(data) or ""
+    if isinstance(data, exp.Table) and isinstance(data.this, exp.Identifier):
+        name = exp.table_name(data)
+        return f"{name} AS {data.alias}" if data.alias else name
+    return f"(...) AS {alias}"
 
 
 def _point(col: exp.Column, stream: str, column: str, label: str) -> None:

@@ -193,6 +193,15 @@ def test_predict_joined_to_another_table(con):
     check([(r[1], r[2]) for r in rows], con, "WHERE id < 10")
 
 
+def test_a_subquery_with_its_own_alias_d_reads_its_own_table(con):
+    cur = con.cursor()
+    cur.execute("CREATE TABLE picks (id INT, keep BIT)")
+    cur.execute("INSERT INTO picks VALUES (3, 1), (5, 0), (8, 1)")
+    rows = cur.execute("SELECT d.id, p.score FROM PREDICT(MODEL = ?, DATA = t AS d) WITH (score FLOAT) AS p "
+                       "WHERE d.id IN (SELECT d.id FROM picks AS d WHERE d.keep = 1)", [MODEL]).fetchall()
+    check(rows, con, "WHERE id IN (3, 8)")
+
+
 def test_insert_select_from_predict(con):
     cur = con.cursor()
     cur.execute("CREATE TABLE results (id INT, score FLOAT)")

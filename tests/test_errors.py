@@ -14,9 +14,9 @@ import time
 import numpy as np
 import pytest
 from onnx import TensorProto, helper, numpy_helper
+from onnx_models import run_direct
 
 import sqlpredict
-from onnx_models import run_direct
 
 OPSET = [helper.make_opsetid("", 17)]
 F, D, I64 = TensorProto.FLOAT, TensorProto.DOUBLE, TensorProto.INT64
@@ -207,6 +207,20 @@ def test_qualified_names_and_stars_keep_both_columns_of_one_name(con):
     assert cur.fetchall() == [(-1.0, want)]
     cur.execute(f"SELECT * FROM {LABELLED} WHERE d.id = 1", [IDENTITY])
     assert cur.fetchall() == [(1, 1.5, -1.0, want)]
+
+
+@pytest.mark.parametrize(("select", "words"), [
+    ("d.nope", ["d.nope is not a column of DATA", "t AS d", "id, x"]),
+    ("d.y", ["d.y is not a column of DATA", "id, x", "y is a PREDICT output"]),
+    ("p.nope", ["p.nope is not a PREDICT output", "WITH declares: y"]),
+    ("p.id", ["p.id is not a PREDICT output", "id is a DATA column"]),
+])
+def test_an_unknown_d_or_p_column_names_what_exists(con, select, words):
+    message = fails(con, sqlpredict.ProgrammingError,
+                    f"SELECT {select} FROM PREDICT(MODEL = ?, DATA = t AS d) WITH (y REAL) AS p", [IDENTITY])
+    assert "__sqlpredict" not in message
+    for word in words:
+        assert word in message, (word, message)
 
 
 # ------------------------------------------------------------------ NULL and odd values (spec 5)
