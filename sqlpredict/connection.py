@@ -311,7 +311,7 @@ class Connection:
             raise NotSupportedError("transaction statements must stand alone; use BEGIN, COMMIT or ROLLBACK")
         try:
             for stream in prepared.streams:
-                self._db.register(stream.name, stream.reader())
+                self._db.register(stream.name, stream.relation())
             result = self._execute(prepared, kind)
         except duckdb.Error as exc:
             error, cause = from_duckdb(exc), exc

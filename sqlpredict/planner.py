@@ -93,14 +93,26 @@ def prepare(statement: exp.Expression, ctx: PlanContext) -> PreparedStatement:
             found = list(statement.find_all(PredictSource))
             if not found:
                 break
-            innermost = max(found, key=lambda n: _depth(n))
-            streams.append(plan_predict(innermost, ctx))
+            ready = [n for n in found if _reads_no_predict(n)] or found
+            innermost = max(ready, key=lambda n: _depth(n))
+            streams.append(plan_predict(innermost, ctx, {s.name: s for s in streams}))
         sql, values = render(statement, ctx.params, last_use=True)
     except BaseException:
         for stream in streams:
             stream.close()
+            try:
+                ctx.con.unregister(stream.name)  # a PREDICT that read it as DATA registered it
+            except duckdb.Error:
+                pass
         raise
     return PreparedStatement(statement, sql, values, streams)
+
+
+def _reads_no_predict(node: PredictSource) -> bool:
+    """Whether MODEL, DATA and the CTEs DATA reads hold no PREDICT still to plan: those go first."""
+    data = node.args["data"]
+    parts = [node.args["model"], data, *_ctes_read(data, _visible_ctes(node))]
+    return not any(part.find(PredictSource) for part in parts)
 
 
 def _depth(node: exp.Expression) -> int:
@@ -238,7 +250,9 @@ def check_bulk_files(statement: exp.Expression) -> None:
 _SCOPES = (exp.Select, exp.Update, exp.Delete, exp.Merge)
 
 
-def plan_predict(node: PredictSource, ctx: PlanContext) -> PredictStream:
+def plan_predict(node: PredictSource, ctx: PlanContext,
+                 planned: dict[str, PredictStream | StaticRelation] | None = None) -> PredictStream:
+    """One PREDICT as a scored stream; `planned` are the streams planned before it, by name."""
     scope = node.find_ancestor(*_SCOPES)
     select = scope if isinstance(scope, exp.Select) else None
     model = model_value(node, ctx)
@@ -246,6 +260,7 @@ def plan_predict(node: PredictSource, ctx: PlanContext) -> PredictStream:
     data = node.args["data"]
     data_alias = _data_alias(data)
     query = _data_query(node, data)
+    _register_streams_read(query, planned or {}, ctx)
     columns = describe(query, ctx)
     binding = bind(compiled.info, columns, _declared(node), ctx.dialect)
     data_names = [c for c, _ in columns]
@@ -359,10 +374,33 @@ def _data_alias(data: exp.Expression) -> str | None:
 
 def _data_query(node: PredictSource, data: exp.Expression) -> exp.Select:
     query = exp.Select(expressions=[exp.Star()], from_=exp.From(this=data.copy()))  # built, not parsed from "*"
-    ctes = _visible_ctes(node)
+    ctes = _ctes_read(data, _visible_ctes(node))
     if ctes:
         query.set("with_", exp.With(expressions=[c.copy() for c in ctes]))
     return query
+
+
+def _ctes_read(data: exp.Expression, ctes: list[exp.CTE]) -> list[exp.CTE]:
+    """The CTEs DATA reads, directly or through one another, in their order: a CTE it does not
+    read (one with a PREDICT of its own, say) stays out of DATA's query."""
+    wanted = {tbl.name.lower() for tbl in data.find_all(exp.Table) if not tbl.db}
+    kept = []
+    for cte in reversed(ctes):
+        if cte.alias.lower() in wanted:
+            kept.append(cte)
+            wanted |= {tbl.name.lower() for tbl in cte.this.find_all(exp.Table) if not tbl.db}
+    return kept[::-1]
+
+
+def _register_streams_read(query: exp.Select, planned: dict[str, PredictStream | StaticRelation],
+                           ctx: PlanContext) -> None:
+    """DATA that reads another PREDICT (a CTE, derived table or view with PREDICT in it) reads its
+    scored rows, held in memory and registered on the user's connection before DATA is described."""
+    for tbl in query.find_all(exp.Table):
+        stream = planned.get(tbl.name) if isinstance(tbl.this, exp.Identifier) else None
+        if stream is not None:
+            stream.materialise()
+            ctx.con.register(stream.name, stream.relation())
 
 
 def _visible_ctes(node: exp.Expression) -> list[exp.CTE]:

@@ -7,9 +7,10 @@ A scored stream reads DATA from one of two places:
   table. Batches are then scored while the user's statement consumes them,
   so memory is bounded by the batch size, not the table size. The sibling
   sees what is committed, which is READ COMMITTED, SQL Server's default.
-* the user's own connection otherwise, so that PREDICT sees uncommitted rows
-  and temp tables. DuckDB runs one query per connection at a time, so DATA is
-  then read and scored completely before the user's statement starts.
+* the user's own connection otherwise, so that PREDICT sees uncommitted rows,
+  temp tables and the rows of another PREDICT that DATA reads. DuckDB runs one
+  query per connection at a time, so DATA is then read and scored completely
+  before the user's statement starts.
 
 From the third batch on, one worker thread reads DATA ahead and another
 scores ahead of DuckDB (`PredictStream._ahead`), so the three overlap.
@@ -76,13 +77,25 @@ class PredictStream:
         fields += [pa.field(name, typ) for name, typ in zip(self.output_columns, self.scorer.output_types)]
         self.schema = pa.schema(fields)
         if not streaming:
-            try:
-                self._scored = list(self._score_all())
-            except BaseException:
-                self.close()  # a reader thread may still be reading ahead
-                raise
-            finally:
-                self._source = None
+            self.materialise()
+
+    def materialise(self) -> None:
+        """Score every row now and keep them, so they can be read more than once.
+
+        A statement on the user's connection reads DATA this way, and so does
+        a PREDICT whose DATA reads another PREDICT: the statement may then read
+        the first one's rows again.
+        """
+        if self._scored is not None:
+            return
+        try:
+            self._scored = list(self._score_all())
+        except BaseException:
+            self.close()  # a reader thread may still be reading ahead
+            raise
+        finally:
+            self._source = None
+        self._close_sibling()
 
     def _read(self) -> t.Iterator[pa.RecordBatch]:
         """DATA's batches, read ahead on a thread of their own from the third on (see `_ahead`)."""
@@ -120,11 +133,12 @@ class PredictStream:
             self.error = exc
             raise
 
-    def reader(self) -> pa.RecordBatchReader:
-        """What the user's statement scans in place of PREDICT."""
+    def relation(self) -> pa.Table | pa.RecordBatchReader:
+        """What the user's statement scans in place of PREDICT: the rows when they are held (a
+        table may be scanned more than once), else the stream that scores them as DuckDB reads."""
         assert self.schema is not None
         if self._scored is not None:
-            return pa.RecordBatchReader.from_batches(self.schema, iter(self._scored))
+            return pa.Table.from_batches(self._scored, schema=self.schema)
         if self.prefetch:
             return pa.RecordBatchReader.from_batches(self.schema, self._ahead(self._guarded(), "sqlpredict-score"))
         return pa.RecordBatchReader.from_batches(self.schema, self._guarded())
@@ -160,6 +174,9 @@ class PredictStream:
             worker.stop()
         self._source = None
         self._scored = None
+        self._close_sibling()
+
+    def _close_sibling(self) -> None:
         if self._sibling is not None:
             try:
                 self._sibling.close()
@@ -175,8 +192,11 @@ class StaticRelation:
         self.table = table
         self.error: BaseException | None = None
 
-    def reader(self) -> pa.RecordBatchReader:
-        return self.table.to_reader()
+    def relation(self) -> pa.Table:
+        return self.table
+
+    def materialise(self) -> None:
+        """Its rows are already held."""
 
     def close(self) -> None:
         """Nothing to release."""

@@ -202,6 +202,43 @@ def test_a_subquery_with_its_own_alias_d_reads_its_own_table(con):
     check(rows, con, "WHERE id IN (3, 8)")
 
 
+SECOND = linear(("f0", "f1"), weights=(0.5, 1.0), bias=-1.0)
+FIRST_AS_F0 = ("SELECT d.id, p.score AS f0, d.f1 "
+               "FROM PREDICT(MODEL = (SELECT data FROM models WHERE id = 1), DATA = t AS d) WITH (score REAL) AS p")
+
+
+@pytest.mark.parametrize("query", [
+    f"WITH s AS ({FIRST_AS_F0}) SELECT s.id, p2.score FROM PREDICT(MODEL = ?, DATA = s) WITH (score REAL) AS p2",
+    f"SELECT s.id, p2.score FROM PREDICT(MODEL = ?, DATA = ({FIRST_AS_F0}) AS s) WITH (score REAL) AS p2",
+    "SELECT s.id, p2.score FROM PREDICT(MODEL = ?, DATA = v_first AS s) WITH (score REAL) AS p2",
+    (f"WITH s AS ({FIRST_AS_F0}) SELECT s.id, p2.score FROM PREDICT(MODEL = ?, DATA = s) WITH (score REAL) AS p2 "
+     "JOIN s AS again ON again.id = s.id AND again.f0 = s.f0"),
+    (f"WITH s AS ({FIRST_AS_F0}) SELECT * FROM (SELECT * FROM (SELECT s.id, p2.score "
+     "FROM PREDICT(MODEL = ?, DATA = s) WITH (score REAL) AS p2) AS a) AS b"),
+])
+def test_predict_over_predict_equals_the_two_models_in_turn(con, query):
+    """A CTE, derived table or view with PREDICT in it is the DATA of another PREDICT."""
+    con.cursor().execute(f"CREATE VIEW v_first AS {FIRST_AS_F0}")
+    rows = dict(con.cursor().execute(query, [SECOND]).fetchall())
+    ids, f0, f1 = table_values(con)
+    first = expected_scores(f0, f1).reshape(-1, 1)
+    want = run_direct(SECOND, {"f0": first, "f1": np.asarray(f1, np.float32).reshape(-1, 1)})[0].ravel()
+    assert sorted(rows) == ids.tolist()
+    assert np.array_equal(np.array([rows[i] for i in ids], np.float32), want)
+
+
+def test_a_cte_with_predict_that_data_does_not_read_stays_out_of_data(con):
+    rows = con.cursor().execute(
+        f"WITH s AS ({FIRST_AS_F0}), u AS (SELECT id, f0, f1 FROM t) "
+        "SELECT d.id, p.score, x.f0 FROM PREDICT(MODEL = ?, DATA = u AS d) WITH (score REAL) AS p "
+        "JOIN s AS x ON x.id = d.id ORDER BY d.id", [SECOND]).fetchall()
+    ids, f0, f1 = table_values(con)
+    feeds = {"f0": np.asarray(f0, np.float32).reshape(-1, 1), "f1": np.asarray(f1, np.float32).reshape(-1, 1)}
+    assert [r[0] for r in rows] == ids.tolist()
+    assert np.array_equal(np.array([r[1] for r in rows], np.float32), run_direct(SECOND, feeds)[0].ravel())
+    assert np.array_equal(np.array([r[2] for r in rows], np.float32), expected_scores(f0, f1))
+
+
 def test_insert_select_from_predict(con):
     cur = con.cursor()
     cur.execute("CREATE TABLE results (id INT, score FLOAT)")
