@@ -311,11 +311,20 @@ def evaluate_model(expr: exp.Expression, ctx: PlanContext) -> bytes:
             f"PREDICT: MODEL = {text} is not a value; MODEL takes @variable, ?, (SELECT data FROM models "
             "WHERE ...) or a 0x... literal"
         )
-    sql, values = render(exp.select(expr.copy()), ctx.params)
+    query = exp.select(expr.copy())
+    if isinstance(expr, exp.Subquery):  # its rows, up to two, so a query that finds several can say so
+        query = exp.select("*").from_(expr.copy()).limit(2)
+    sql, values = render(query, ctx.params)
     try:
         rows = ctx.con.execute(sql, values).fetchall()
     except duckdb.Error as exc:
         raise _model_query_error(exc, text) from exc
+    if len(rows) > 1 or (rows and len(rows[0]) > 1):
+        found = "more than one row" if len(rows) > 1 else f"{len(rows[0])} columns"
+        raise ProgrammingError(
+            f"PREDICT: the MODEL query returned {found} (MODEL = {text}); it must select one model's bytes, "
+            "e.g. (SELECT data FROM models WHERE id = 1)"
+        )
     return _model_bytes(rows[0][0] if rows else None, text)
 
 

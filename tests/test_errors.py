@@ -235,6 +235,19 @@ def test_null_model_from_a_query_that_finds_no_row(con):
     assert "SELECT data FROM models WHERE id = 999" in message  # points at the model query
 
 
+@pytest.mark.parametrize(("model_query", "found"), [
+    ("(SELECT data FROM models)", "more than one row"),
+    ("(SELECT data, description FROM models WHERE id = 1)", "2 columns"),
+])
+def test_a_model_query_that_finds_several_models_says_so(con, model_query, found):
+    con.cursor().execute("INSERT INTO models (data, description) VALUES (?, 'a'), (?, 'b')", [IDENTITY, IDENTITY])
+    message = fails(con, sqlpredict.ProgrammingError,
+                    f"SELECT p.y FROM PREDICT(MODEL = {model_query}, DATA = t AS d) WITH (y REAL) AS p")
+    assert f"the MODEL query returned {found}" in message and model_query in message
+    assert "WHERE id = 1" in message  # how to select one
+    assert "scalar_subquery" not in message  # DuckDB's setting is no fix for the query
+
+
 def test_null_model_from_a_parameter(con):
     message = fails(con, sqlpredict.DataError,
                     "SELECT p.y FROM PREDICT(MODEL = ?, DATA = t AS d) WITH (y REAL) AS p", [None])
