@@ -8,7 +8,6 @@ applied with DuckDB's own CAST, so overflow behaves as SQL says it does.
 from __future__ import annotations
 
 import functools
-import re
 import threading
 
 import duckdb
@@ -21,7 +20,6 @@ from .sessions import CompiledModel, run_session
 from .sqltypes import arrow_type, converts_exactly, parse_sql_type, sql_name
 
 _scratch = threading.local()
-_SOURCE_COLUMN = re.compile(r" when casting from source column \w+$")  # the scratch table's, not the user's
 
 
 def _scratch_connection() -> duckdb.DuckDBPyConnection:
@@ -294,12 +292,20 @@ def _cast(arr: pa.Array, out: OutputBinding, typ: pa.DataType) -> pa.Array:
             return arr.cast(typ)
     con = _scratch_connection()
     declared = out.declared_type or parse_sql_type(str(typ)).name
+    relation = con.from_arrow(pa.table({"v": arr}))
     try:
-        table = con.from_arrow(pa.table({"v": arr})).project(f"CAST(v AS {declared}) AS v").to_arrow_table()
+        table = relation.project(f"CAST(v AS {declared}) AS v").to_arrow_table()
     except (duckdb.ConversionException, duckdb.OutOfRangeException) as exc:
-        reason = _SOURCE_COLUMN.sub("", str(exc).splitlines()[0])
-        raise DataError(
-            f"PREDICT: output '{out.output.name}' has a value that does not fit column {out.name} "
-            f"declared as {sql_name(declared, out.dialect)} in WITH ({reason}); declare a wider type in WITH"
-        ) from exc
+        raise _overflow(relation, out, declared) from exc
     return table.column("v").combine_chunks()
+
+
+def _overflow(relation: duckdb.DuckDBPyRelation, out: OutputBinding, declared: str) -> DataError:
+    """The first value that does not fit WITH's type, with the types named as the user writes them."""
+    bad = relation.filter(f"v IS NOT NULL AND TRY_CAST(v AS {declared}) IS NULL").limit(1).fetchall()
+    value = f"the value {bad[0][0]!r}" if bad else "a value"
+    return DataError(
+        f"PREDICT: output '{out.output.name}' gives {value}, which does not fit column {out.name} declared as "
+        f"{sql_name(declared, out.dialect)} in WITH; declare a wider type in WITH, e.g. "
+        f"{out.name} {sql_name(out.natural_type, out.dialect)}"
+    )

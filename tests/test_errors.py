@@ -184,6 +184,16 @@ def test_overflow_of_a_declared_type_is_a_data_error(con):
     assert cur.fetchall() == [(7,)]
 
 
+def test_overflow_names_the_types_as_the_query_writes_them(con):
+    cur = con.cursor()
+    cur.execute("CREATE TABLE big (id INT, x BIGINT)")
+    cur.execute("INSERT INTO big VALUES (1, 7), (2, 300)")
+    message = fails(con, sqlpredict.DataError,
+                    "SELECT p.y FROM PREDICT(MODEL = ?, DATA = big AS d) WITH (y TINYINT) AS p", [identity(I64)])
+    assert message == ("PREDICT: output 'y' gives the value 300, which does not fit column y declared as tinyint in "
+                       "WITH; declare a wider type in WITH, e.g. y bigint")
+
+
 # ------------------------------------------------------------------ d. and p. references (spec 1)
 
 LABELLED = "PREDICT(MODEL = ?, DATA = (SELECT id, x, CAST(-1 AS REAL) AS y FROM t) AS d) WITH (y REAL) AS p"
