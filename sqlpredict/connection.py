@@ -314,7 +314,7 @@ class Connection:
                 self._db.register(stream.name, stream.relation())
             result = self._execute(prepared, kind)
         except duckdb.Error as exc:
-            error, cause = from_duckdb(exc), exc
+            error, cause = prepared.in_own_names(from_duckdb(exc)), exc
             for stream in prepared.streams:
                 if stream.error is not None:
                     error = stream.error if isinstance(stream.error, Error) else error

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import re
 import typing as t
 from dataclasses import dataclass
 
@@ -27,7 +28,7 @@ from sqlglot import exp
 
 from .binding import Binding, bind
 from .dialects import PredictSource, to_duckdb
-from .errors import DataError, NotSupportedError, ProgrammingError, from_duckdb
+from .errors import DataError, Error, NotSupportedError, ProgrammingError, from_duckdb
 from .sessions import SessionCache
 from .stream import PredictStream, StaticRelation
 
@@ -60,6 +61,21 @@ class PreparedStatement:
     sql: str
     params: list[t.Any]
     streams: list[PredictStream | StaticRelation]
+
+    def in_own_names(self, error: Error) -> Error:
+        """DuckDB's error about the rewritten statement, with the names the statement itself wrote
+        in place of the private names of streams and renamed outputs. The caret (^^^) under
+        DuckDB's quote of the text is left out: it no longer points at the name."""
+        text = str(error)
+        for stream in self.streams:
+            for private, own in stream.own_names.items():
+                text = re.sub(rf"\b{re.escape(private)}\b", own, text)
+        if text == str(error):
+            return error
+        return type(error)(_CARET.sub("", text))
+
+
+_CARET = re.compile(r"\n[ \t]*\^+[ \t]*(?=\n|$)")
 
 
 def placeholders(node: exp.Expression) -> list[exp.Placeholder]:
@@ -269,6 +285,8 @@ def plan_predict(node: PredictSource, ctx: PlanContext,
             query = query.where(conjunct.copy(), copy=False)
     stream_name = f"{STREAM_PREFIX}{next(_names)}"
     output_columns = _output_columns(binding, data_names)
+    own_names = {column: label for column, label in output_columns if column != label}
+    own_names[stream_name] = node.alias_name or data_alias or "PREDICT"
     _replace(node, scope, stream_name, data, data_names, output_columns)
     used = used_columns(select, stream_name, data_names)
     if used is not None:
@@ -288,6 +306,7 @@ def plan_predict(node: PredictSource, ctx: PlanContext,
         null_inputs=ctx.null_inputs,
         batch_size=ctx.batch_size,
         progress=ctx.progress,
+        own_names=own_names,
     )
     stream.open(ctx.con, streaming=streaming)
     return stream
@@ -341,7 +360,7 @@ def plan_describe_model(table: exp.Table, ctx: PlanContext) -> StaticRelation:
     table.replace(exp.Table(this=exp.to_identifier(name), alias=alias))
     data = pa.table({column: [row[i] for row in rows] for i, column in enumerate(columns)},
                     schema=pa.schema([(column, pa.string()) for column in columns]))
-    return StaticRelation(name, data)
+    return StaticRelation(name, data, alias.name)
 
 
 def _param(ctx: PlanContext, index: int) -> t.Any:

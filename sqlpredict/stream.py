@@ -38,8 +38,10 @@ class PredictStream:
 
     def __init__(self, name: str, data_sql: str, data_params: list[t.Any], compiled: CompiledModel,
                  binding: Binding, output_columns: list[str], null_inputs: str, batch_size: int,
-                 progress: t.Callable[[int], None] | None = None, passed_columns: list[str] | None = None) -> None:
+                 progress: t.Callable[[int], None] | None = None, passed_columns: list[str] | None = None,
+                 own_names: dict[str, str] | None = None) -> None:
         self.name = name
+        self.own_names = own_names or {}  # private name -> the statement's own, for error messages
         self.data_sql = data_sql
         self.data_params = data_params
         self.scorer = Scorer(compiled, binding, null_inputs)
@@ -187,9 +189,10 @@ class PredictStream:
 class StaticRelation:
     """A small table computed before the statement runs (describe_model's rows), registered like a stream."""
 
-    def __init__(self, name: str, table: pa.Table) -> None:
+    def __init__(self, name: str, table: pa.Table, own_name: str = "describe_model") -> None:
         self.name = name
         self.table = table
+        self.own_names = {name: own_name}
         self.error: BaseException | None = None
 
     def relation(self) -> pa.Table:

@@ -233,6 +233,20 @@ def test_an_unknown_d_or_p_column_names_what_exists(con, select, words):
         assert word in message, (word, message)
 
 
+@pytest.mark.parametrize(("sql", "cls", "words"), [
+    ("SELECT nope FROM {p}", sqlpredict.ProgrammingError, ['"nope"', 'Candidate bindings: "y"']),
+    ("SELECT d.id FROM {p} WHERE p.y = 'abc'", sqlpredict.DataError, ["'abc'", "p.y = 'abc'"]),
+])
+def test_duckdb_errors_about_a_predict_statement_use_its_own_names(con, sql, cls, words):
+    """Errors DuckDB raises on the rewritten statement name the statement's aliases, not private streams."""
+    with pytest.raises(cls) as info:
+        con.cursor().execute(sql.format(p="PREDICT(MODEL = ?, DATA = t AS d) WITH (y REAL) AS p"), [IDENTITY])
+    message = str(info.value)
+    assert "__sqlpredict" not in message and "^" not in message, message
+    for word in words:
+        assert word in message, (word, message)
+
+
 # ------------------------------------------------------------------ NULL and odd values (spec 5)
 
 
