@@ -9,6 +9,7 @@ planned; DuckDB itself never sees it.
 from __future__ import annotations
 
 import functools
+from typing import NoReturn
 
 import duckdb
 from sqlglot import exp
@@ -139,7 +140,7 @@ def _select_temp(name: str) -> str:
         dialect=DuckDB)
 
 
-def raise_exists(what: str, name: str) -> None:
+def raise_exists(what: str, name: str) -> NoReturn:
     """SQL Server's Msg 2714: one name, one object, whichever store holds it."""
     from .errors import ProgrammingError
 

@@ -366,9 +366,10 @@ class Connection:
             replaces_stored = bool(statement.args.get("replace")) and name.lower() in self.catalog.objects("VIEW")
             if not (replaces_stored or self.catalog.must_store(statement.expression)):
                 return self._claim_from_catalog(statement.this, statement)
-            taken = name.lower() in self.catalog.objects("VIEW") and not statement.args.get("replace")
-            if not self._claim_from_engine(name, statement) or (taken and statement.args.get("exists")):
-                return _nothing()
+            if statement.args.get("exists") and (name.lower() in self.catalog.objects("VIEW")
+                                                 or self.catalog.engine_object(name)):
+                return _nothing()  # CREATE VIEW IF NOT EXISTS of a taken name
+            self._claim_from_engine(name, statement)
             self.catalog.save_view(statement)
         else:
             tables = statement.args.get("tables") or []
@@ -393,17 +394,14 @@ class Connection:
         if create.args.get("exists"):
             return _nothing()
         raise_exists(KIND_WORDS["VIEW"], name)
-        return None
 
-    def _claim_from_engine(self, name: str, create: exp.Create) -> bool:
+    def _claim_from_engine(self, name: str, create: exp.Create) -> None:
         """A stored view may not take the name of a DuckDB table; it replaces a DuckDB view only when
-        the statement says OR ALTER (OR REPLACE). False: CREATE VIEW IF NOT EXISTS of a taken name."""
+        the statement says OR ALTER (OR REPLACE)."""
         assert self._db is not None
         engine = self.catalog.engine_object(name)
         if engine is None:
-            return True
-        if create.args.get("exists"):
-            return False
+            return
         if engine != "view" or not create.args.get("replace"):
             raise_exists(f"a {engine}", name)
         drop = exp.Drop(tables=[exp.table_(exp.to_identifier(name, quoted=True))], kind="VIEW")
@@ -411,7 +409,6 @@ class Connection:
             self._db.execute(to_duckdb(drop))
         except duckdb.Error as exc:
             raise self._after_failure(from_duckdb(exc)) from exc
-        return True
 
     def _prepare(self, statement: exp.Expression | str, params: t.Sequence[t.Any]) -> PreparedStatement:
         assert self._db is not None
