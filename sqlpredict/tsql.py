@@ -249,36 +249,33 @@ class BatchRunner:
             return self.connection.run_tree(tree, params)
         if isinstance(tree, exp.Select) and _assignments(tree):
             return self.select_into_variables(tree, statement, params, variables)
-        if isinstance(tree, exp.Create) and tree.kind == "TABLE":
-            self.create_identity_sequences(tree, params)
+        identities = _take_identities(tree) if isinstance(tree, exp.Create) and tree.kind == "TABLE" else []
         bind_variables(tree, variables, params, statement.line)
-        return self.connection.run_tree(tree, params)
+        result = self.connection.run_tree(tree, params)
+        if identities:
+            self.number_identities(tree, identities)
+        return result
 
-    def create_identity_sequences(self, tree: exp.Create, params: list[t.Any]) -> None:
-        """IDENTITY(seed, step): DuckDB numbers rows with a sequence as the column's DEFAULT."""
+    def number_identities(self, tree: exp.Create, identities: list[tuple[str, int, int]]) -> None:
+        """IDENTITY(seed, step): DuckDB numbers rows with a sequence as the column's DEFAULT.
+
+        The sequences are made after the table, so a CREATE TABLE that fails
+        (the name is taken, a type is wrong) has changed nothing.
+        """
         schema = tree.this
-        if not isinstance(schema, exp.Schema):
-            return
+        table = schema.this
         temporary = any(isinstance(p, exp.TemporaryProperty) for p in tree.find_all(exp.TemporaryProperty))
-        table = schema.this.name if isinstance(schema.this, exp.Table) else "t"
-        for column in schema.expressions:
-            if not isinstance(column, exp.ColumnDef):
-                continue
-            for constraint in list(column.constraints):
-                kind = constraint.args.get("kind")
-                if not isinstance(kind, exp.GeneratedAsIdentityColumnConstraint):
-                    continue
-                start = int(kind.args["start"].name) if kind.args.get("start") else 1
-                step = int(kind.args["increment"].name) if kind.args.get("increment") else 1
-                name = f"__identity_{table}_{column.name}_{uuid.uuid4().hex[:8]}"
-                create = exp.Create(this=exp.Table(this=exp.to_identifier(name, quoted=True)), kind="SEQUENCE",
-                                    properties=exp.Properties(expressions=[
-                                        exp.SequenceProperties(start=exp.Literal.number(start),
-                                                               increment=exp.Literal.number(step))]
-                                        + ([exp.TemporaryProperty()] if temporary else [])))
-                self.connection.run_tree(create, [])
-                default = exp.func("nextval", exp.Literal.string(name))
-                constraint.set("kind", exp.DefaultColumnConstraint(this=default))
+        for column, start, step in identities:
+            name = f"__identity_{table.name}_{column}_{uuid.uuid4().hex[:8]}"
+            create = exp.Create(this=exp.Table(this=exp.to_identifier(name, quoted=True)), kind="SEQUENCE",
+                                properties=exp.Properties(expressions=[
+                                    exp.SequenceProperties(start=exp.Literal.number(start),
+                                                           increment=exp.Literal.number(step))]
+                                    + ([exp.TemporaryProperty()] if temporary else [])))
+            self.connection.run_tree(create, [])
+            alter = exp.Alter(this=table.copy(), kind="TABLE", actions=[exp.AlterColumn(
+                this=exp.to_identifier(column, quoted=True), default=exp.func("nextval", exp.Literal.string(name)))])
+            self.connection.run_tree(alter, [])
 
     # ------------------------------------------------------------ procedures
 
@@ -413,6 +410,25 @@ class BatchRunner:
             for variable, value in zip(targets, last):
                 variable.value = value
         return None
+
+
+def _take_identities(tree: exp.Create) -> list[tuple[str, int, int]]:
+    """Remove IDENTITY(seed, step) from a CREATE TABLE's columns: (column, seed, step) for each."""
+    schema = tree.this
+    if not isinstance(schema, exp.Schema) or not isinstance(schema.this, exp.Table):
+        return []
+    identities = []
+    for column in schema.expressions:
+        if not isinstance(column, exp.ColumnDef):
+            continue
+        for constraint in list(column.constraints):
+            kind = constraint.args.get("kind")
+            if isinstance(kind, exp.GeneratedAsIdentityColumnConstraint):
+                start = int(kind.args["start"].name) if kind.args.get("start") else 1
+                step = int(kind.args["increment"].name) if kind.args.get("increment") else 1
+                identities.append((column.name, start, step))
+                constraint.pop()
+    return identities
 
 
 def _row_values(table: pa.Table, index: int) -> list[t.Any]:

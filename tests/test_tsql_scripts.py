@@ -1175,3 +1175,19 @@ def test_datetime2_variables_keep_100ns_without_pandas():
     assert lines[0] == repr([("2024-06-01 08:00:00.1234567", "2024-06-01 08:00:00.7654321",
                               dt.datetime(2024, 6, 1, 8, 0, 0, 123456))])
     assert lines[1] == repr([("2024-06-01 08:00:00.1234567",), ("2024-06-01 08:00:00.7654321",)])
+
+
+def test_a_failed_create_table_with_identity_changes_nothing():
+    """The IDENTITY sequence is made after the table: a CREATE TABLE that fails leaves no sequence behind and
+    no uncommitted change to roll back, so the error does not say one was rolled back."""
+    con = sqlpredict.connect()
+    con.execute("CREATE TABLE t (id INT IDENTITY(1,1), a INT)")
+    con.commit()
+    sequences = con.execute("SELECT count(*) FROM duckdb_sequences()").fetchall()
+    with pytest.raises(sqlpredict.ProgrammingError) as info:
+        con.execute("CREATE TABLE t (id INT IDENTITY(1,1), a INT)")
+    assert "already exists" in str(info.value) and "rolled back" not in str(info.value)
+    assert con.execute("SELECT count(*) FROM duckdb_sequences()").fetchall() == sequences
+    con.execute("INSERT INTO t (a) VALUES (7), (8)")
+    assert con.execute("SELECT id, a FROM t ORDER BY id").fetchall() == [(1, 7), (2, 8)]
+    con.close()
