@@ -8,6 +8,7 @@ never invalidates another cursor's rows.
 
 from __future__ import annotations
 
+import numbers
 import os
 import re
 import sys
@@ -21,7 +22,7 @@ import pyarrow as pa
 from sqlglot import exp
 from sqlglot.errors import ParseError, TokenError
 
-from .dialects import PredictSource, get_dialect, parse, to_duckdb
+from .dialects import DIALECTS, PredictSource, parse, to_duckdb
 from .errors import Error, InterfaceError, NotSupportedError, ProgrammingError, from_duckdb, parse_error_text
 
 if t.TYPE_CHECKING:
@@ -72,12 +73,8 @@ class Connection:
                  null_inputs: str = "propagate", autocommit: bool = False, batch_size: int = 65536,
                  read_only: bool = False, threads: int | None = None,
                  session_cache_bytes: int | None = None) -> None:
-        if null_inputs not in NULL_POLICIES:
-            raise ProgrammingError(f"null_inputs must be one of {NULL_POLICIES}, not {null_inputs!r}")
-        if batch_size < 1:
-            raise ProgrammingError("batch_size must be a positive number of rows")
+        _check_arguments(dialect, null_inputs, batch_size, threads, session_cache_bytes)
         self.dialect = dialect.lower()
-        get_dialect(self.dialect)  # an unknown dialect name fails here, before anything opens
         self.providers = resolve_providers(providers)
         self.null_inputs = null_inputs
         self.batch_size = batch_size
@@ -504,6 +501,31 @@ class Connection:
         elif self._in_transaction:
             self._run_control(control)
         return ResultSet([], [], None, -1)
+
+
+def _check_arguments(dialect: t.Any, null_inputs: t.Any, batch_size: t.Any, threads: t.Any,
+                     session_cache_bytes: t.Any) -> None:
+    """Refuse a bad connect() argument before anything opens, naming it, what it may be and what it was."""
+    if not isinstance(dialect, str) or dialect.lower() not in DIALECTS:
+        raise ProgrammingError(f"dialect must be one of {tuple(DIALECTS)}, not {dialect!r}")
+    if null_inputs not in NULL_POLICIES:
+        raise ProgrammingError(f"null_inputs must be one of {NULL_POLICIES}, not {null_inputs!r}")
+    if not _is_count(batch_size, 1):
+        raise ProgrammingError(f"batch_size must be a whole number of rows, 1 or more, not {batch_size!r}")
+    if threads is not None and not _is_count(threads, 1):
+        raise ProgrammingError(
+            f"threads must be a whole number of threads, 1 or more, or None for onnxruntime's default, "
+            f"not {threads!r}"
+        )
+    if session_cache_bytes is not None and not _is_count(session_cache_bytes, 0):
+        raise ProgrammingError(
+            f"session_cache_bytes must be a whole number of bytes, 0 or more, or None for the shared cache, "
+            f"not {session_cache_bytes!r}"
+        )
+
+
+def _is_count(value: t.Any, least: int) -> bool:
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool) and value >= least
 
 
 def _caller_stacklevel() -> int:

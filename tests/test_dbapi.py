@@ -308,6 +308,28 @@ def test_one_connection_shared_by_threads_each_with_a_cursor(scored):
             assert rows == expected  # exact, value for value, vs onnxruntime run directly
 
 
+@pytest.mark.parametrize("kwargs, words", [
+    ({"dialect": "postgres"}, ["dialect", "'tsql'", "'duckdb'", "'postgres'"]),
+    ({"dialect": None}, ["dialect", "None"]),
+    ({"threads": -3}, ["threads", "1 or more", "-3"]),
+    ({"threads": 0}, ["threads", "1 or more", "None"]),
+    ({"batch_size": 0}, ["batch_size", "1 or more", "0"]),
+    ({"batch_size": "100"}, ["batch_size", "'100'"]),
+    ({"session_cache_bytes": -1}, ["session_cache_bytes", "0 or more", "-1"]),
+    ({"null_inputs": "bogus"}, ["null_inputs", "'propagate'", "'bogus'"]),
+])
+def test_bad_connect_arguments_are_programming_errors_that_say_what_is_accepted(kwargs, words):
+    with pytest.raises(sqlpredict.ProgrammingError) as info:
+        sqlpredict.connect(**kwargs)
+    for word in words:
+        assert word in str(info.value), (word, str(info.value))
+
+
+def test_good_connect_arguments_are_accepted():
+    con = sqlpredict.connect(dialect="DuckDB", threads=1, batch_size=1, session_cache_bytes=0)
+    assert con.dialect == "duckdb" and con.execute("SELECT 42").fetchall() == [(42,)]
+
+
 # ---------------------------------------------------------------- cursor
 
 
