@@ -164,9 +164,9 @@ class Connection:
             raise InterfaceError("the connection is closed")
         db.interrupt()
 
-    def execute(self, operation: str, parameters: t.Sequence[t.Any] | None = None) -> Cursor:
-        """Shortcut, as in sqlite3 and duckdb: a new cursor that has run `operation`."""
-        return self.cursor().execute(operation, parameters)
+    def execute(self, operation: str, *parameters: t.Any) -> Cursor:
+        """Shortcut, as in pyodbc, sqlite3 and duckdb: a new cursor that has run `operation`."""
+        return self.cursor().execute(operation, *parameters)
 
     def __enter__(self) -> Connection:
         return self

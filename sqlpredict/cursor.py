@@ -56,10 +56,16 @@ class Cursor:
 
     # ------------------------------------------------------------ running
 
-    def execute(self, operation: str, parameters: t.Sequence[t.Any] | None = None) -> Cursor:
-        """Run every statement of `operation`; returns the cursor so calls chain."""
+    def execute(self, operation: str, *parameters: t.Any) -> Cursor:
+        """Run every statement of `operation`; returns the cursor so calls chain.
+
+        Parameters come as pyodbc takes them: one list or tuple of values
+        (`execute(sql, [a, b])`), or the values themselves (`execute(sql, a, b)`).
+        """
         self._check_open()
-        params = _normalise_params(parameters)
+        return self._run(operation, _normalise_params(_parameter_list(parameters)))
+
+    def _run(self, operation: str, params: list[t.Any]) -> Cursor:
         self._reset()
         self._show(self._connection.run_batch(operation, params))
         return self
@@ -77,7 +83,8 @@ class Cursor:
         if result is None:
             total = 0
             for params in rows:
-                self.execute(operation, params)
+                self._check_open()
+                self._run(operation, _normalise_params(params))
                 total = total + self.rowcount if self.rowcount >= 0 and total >= 0 else -1
             self._reset()
             result = ResultSet([], [], None, total)
@@ -230,12 +237,32 @@ class Cursor:
 # ---------------------------------------------------------------- parameters
 
 
+def _parameter_list(arguments: tuple[t.Any, ...]) -> t.Any:
+    """execute's extra arguments as one parameter set, as pyodbc reads them.
+
+    A lone list or tuple is the set itself; a lone None is no parameters (PEP 249's
+    default); anything else is the values themselves, so a lone str or bytes is one value.
+    """
+    if len(arguments) == 1 and (arguments[0] is None or isinstance(arguments[0], (list, tuple))):
+        return arguments[0]
+    if len(arguments) == 1 and isinstance(arguments[0], (dict, set, frozenset)):
+        return arguments[0]  # refused by _normalise_params: qmark takes no names, and a set has no order
+    return list(arguments)
+
+
 def _normalise_params(parameters: t.Sequence[t.Any] | None) -> list[t.Any]:
     """A list of values for the `?` markers; BLOB-like values become bytes."""
     if parameters is None:
         return []
     if isinstance(parameters, (*_NOT_A_ROW, set, frozenset)):
-        raise ProgrammingError("parameters must be a sequence of values for the ? markers (paramstyle qmark)")
+        raise ProgrammingError(
+            f"parameters must be a list or tuple of values for the ? markers (paramstyle qmark), "
+            f"not a {type(parameters).__name__}"
+        )
+    if not isinstance(parameters, t.Sequence):
+        raise ProgrammingError(
+            f"parameters must be a list or tuple of values for the ? markers, not a {type(parameters).__name__}"
+        )
     return [bytes(p) if isinstance(p, (bytearray, memoryview)) else p for p in parameters]
 
 

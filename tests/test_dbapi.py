@@ -515,6 +515,36 @@ def test_a_question_mark_inside_a_string_is_not_a_parameter(dialect):
 
 
 @pytest.mark.parametrize("dialect", ["tsql", "duckdb"])
+def test_parameters_in_each_form_pyodbc_takes(scored, dialect):
+    """pyodbc: execute(sql, a, b) or execute(sql, [a, b]) / (a, b); a lone str or bytes is one value."""
+    con = sqlpredict.connect(dialect=dialect)
+    cur = con.cursor()
+    assert cur.execute("SELECT ? + 1", 5).fetchall() == [(6,)]
+    assert cur.execute("SELECT ?, ?", 5, "b").fetchall() == [(5, "b")]
+    assert cur.execute("SELECT ?, ?", [5, "b"]).fetchall() == [(5, "b")]
+    assert cur.execute("SELECT ?, ?", (5, "b")).fetchall() == [(5, "b")]
+    assert cur.execute("SELECT ?", "abc").fetchall() == [("abc",)]
+    assert cur.execute("SELECT octet_length(?)", b"abcd").fetchall() == [(4,)]
+    assert con.execute("SELECT ?, ?", 1, 2).fetchall() == [(1, 2)]
+    assert con.execute("SELECT ?", [[1, 2]]).fetchall() == [([1, 2],)]  # a list value inside the list of values
+    scored_con, expected = scored
+    assert scored_con.cursor().execute(PREDICT_QUERY, MODEL).fetchall() == expected
+
+
+@pytest.mark.parametrize("bad", [{"a": 1}, {1, 2}, frozenset([1])])
+def test_a_dict_or_set_of_parameters_is_a_programming_error(con, bad):
+    with pytest.raises(sqlpredict.ProgrammingError, match="list or tuple of values"):
+        con.cursor().execute("SELECT ?", bad)
+    with pytest.raises(sqlpredict.ProgrammingError, match="list or tuple of values"):
+        con.execute("SELECT ?", bad)
+
+
+def test_a_string_with_several_markers_is_a_count_error_not_a_type_error(con):
+    with pytest.raises(sqlpredict.ProgrammingError, match="2 parameter markers.*1 values"):
+        con.cursor().execute("SELECT ?, ?", "ab")
+
+
+@pytest.mark.parametrize("dialect", ["tsql", "duckdb"])
 def test_a_wrong_number_of_values_is_refused_before_anything_runs(dialect):
     con = sqlpredict.connect(dialect=dialect, autocommit=True)
     cur = con.cursor()
