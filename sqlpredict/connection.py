@@ -31,6 +31,7 @@ from .catalog import KIND_WORDS, Catalog, raise_exists
 from .planner import PlanContext, PreparedStatement, prepare, adapt_tsql
 from .sessions import DEFAULT_CACHE_BYTES, SessionCache, resolve_providers
 from .tsql import BatchRunner, check_marker_count, marker_count
+from . import values
 
 NULL_POLICIES = ("propagate", "error")
 _PREDICT_WORD = re.compile(r"\b(PREDICT|describe_model)\s*\(", re.IGNORECASE)  # what DuckDB cannot run alone
@@ -66,6 +67,7 @@ class ResultSet:
     types: list[str]
     table: pa.Table | None
     rowcount: int
+    exact: pa.Table | None = None  # the rows in DuckDB's lossless Arrow types, where standard Arrow loses values
 
 
 class Connection:
@@ -96,6 +98,7 @@ class Connection:
         self.nocount = False
         self._lock = threading.RLock()
         self._warned_use = False
+        self._exporting = False  # a lossless Arrow export is under way (see values.export)
         self._catalog: Catalog | None = None
         # name -> whether it is a temporary table or view of this connection. Only statements on this
         # connection change its temp objects, so answers hold until one that may do so runs.
@@ -450,8 +453,10 @@ class Connection:
             if relation is not None:
                 columns = list(relation.columns)
                 types = [str(x) for x in relation.types]
-                table = relation.to_arrow_table()
-                return ResultSet(columns, types, table, table.num_rows)
+                self._exporting = True
+                table, exact = values.export(self._db, relation, types)
+                self._exporting = False
+                return ResultSet(columns, types, table, table.num_rows, exact)
             return ResultSet([], [], None, -1)
         # Anything else runs to completion here, before its streams are closed. DuckDB's DB-API
         # execute costs less than a relation for a statement whose only result is a count.
@@ -469,6 +474,22 @@ class Connection:
         is rolled back at once, as SQL Server does under XACT_ABORT ON, and the
         error says so: the connection keeps working and nothing half-done stays.
         """
+        try:
+            return self._recover(error)
+        finally:
+            self._end_export()
+
+    def _end_export(self) -> None:
+        """Standard Arrow export again after an export that failed (it can only be reset once rolled back)."""
+        if self._exporting and self._db is not None:
+            try:
+                values.restore_export(self._db)
+                self._exporting = False
+            except duckdb.Error:
+                pass
+
+    def _recover(self, error: Error) -> Error:
+        self._end_export()
         self._temp_answers.clear()
         if not self._in_transaction or self._db is None:
             return error

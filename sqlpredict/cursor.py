@@ -7,8 +7,6 @@ fetched, so iterating a large result does not convert it all at once.
 
 from __future__ import annotations
 
-import datetime
-import decimal
 import itertools
 import re
 import typing as t
@@ -20,6 +18,7 @@ from sqlglot.errors import ParseError, TokenError
 from .connection import Connection, ResultSet
 from .dialects import PredictSource, parse
 from .errors import InterfaceError, NotSupportedError, ProgrammingError
+from .values import to_rows
 
 _CHUNK_ROWS = 1024
 _NOT_A_ROW = (str, bytes, bytearray, memoryview, dict)
@@ -192,7 +191,10 @@ class Cursor:
         if not (self._chunk_start <= start and stop <= chunk_end):
             ahead = stop if stop - start >= _CHUNK_ROWS else min(table.num_rows, start + _CHUNK_ROWS)
             assert self._current is not None
-            self._chunk = _to_rows(table.slice(start, ahead - start), self._current.types)
+            exact = self._current.exact
+            self._chunk = to_rows(table.slice(start, ahead - start),
+                                  None if exact is None else exact.slice(start, ahead - start),
+                                  self._current.columns, self._current.types)
             self._chunk_start = start
         return self._chunk[start - self._chunk_start: stop - self._chunk_start]
 
@@ -346,38 +348,6 @@ def _read_from(insert: exp.Insert, name: str) -> exp.Insert:
 
 
 # ---------------------------------------------------------------- rows and descriptions
-
-
-def _to_rows(part: pa.Table, types: list[str]) -> list[tuple]:
-    """Python tuples, with DuckDB's Python types where Arrow's differ (HUGEINT, INTERVAL)."""
-    if not part.num_columns:
-        return []
-    columns = [_python_values(_microseconds(col).to_pylist(), typ) for col, typ in zip(part.columns, types)]
-    return list(zip(*columns))
-
-
-def _microseconds(col: pa.ChunkedArray) -> pa.ChunkedArray:
-    """Nanosecond timestamps (DATETIME2(7)) as datetime.datetime, truncated to microseconds as pyodbc does."""
-    typ = col.type
-    if pa.types.is_timestamp(typ) and typ.unit == "ns":
-        return col.cast(pa.timestamp("us", typ.tz), safe=False)
-    return col
-
-
-def _python_values(values: list[t.Any], type_code: str) -> list[t.Any]:
-    if type_code in ("HUGEINT", "UHUGEINT"):
-        return [int(v) if isinstance(v, decimal.Decimal) else v for v in values]
-    if type_code == "INTERVAL":
-        return [_timedelta(v) for v in values]
-    return values
-
-
-def _timedelta(value: t.Any) -> t.Any:
-    """An Arrow month-day-nano interval as DuckDB's Python API gives it (a month is 30 days)."""
-    if value is None or isinstance(value, datetime.timedelta):
-        return value
-    months, days, nanos = value
-    return datetime.timedelta(days=months * 30 + days, microseconds=nanos // 1000)
 
 
 def _column_description(name: str, type_code: str) -> tuple[str, str, None, None, int | None, int | None, None]:

@@ -488,5 +488,5 @@ def test_a_first_query_does_not_import_pandas_and_scores_nulls_and_arrays():
     text = [None if i == 4 else "a" if i % 2 == 0 else f"é{i}" for i in ids]
     assert got["strings"] == [[int(i), s, None if s is None else 1 if s == "a" else -1] for i, s in zip(ids, text)]
     labels = ["u", "v", "w"]
-    assert got["maps"] == [[int(i), None if i == 5 else [[k, float(v)] for k, v in zip(labels, x[i])]]
+    assert got["maps"] == [[int(i), None if i == 5 else {k: float(v) for k, v in zip(labels, x[i])}]
                            for i in ids]

@@ -493,6 +493,57 @@ def test_fetchdf_without_pandas_says_so(con, monkeypatch):
         con.cursor().execute("SELECT 1").fetchdf()
 
 
+# Values whose Python form Arrow gets wrong or cannot make; DuckDB's own client is the reference.
+DUCKDB_VALUES = [
+    "340282366920938463463374607431768211455::UHUGEINT",  # UHUGEINT max (Arrow: -1)
+    "(2::UHUGEINT ** 127)::UHUGEINT",
+    "[340282366920938463463374607431768211455::UHUGEINT, NULL]",
+    "map(['dog', 'cat'], [0.9, 0.1])",
+    "[map(['a'], [1]), NULL]",
+    "{'m': map([1, 2], ['x', 'y'])}",
+    "map([[1], [2]], ['a', 'b'])",  # list keys: DuckDB gives its key and value lists
+    "TIMETZ '12:00:00+02'",
+    "TIMETZ '23:59:59.123456-05:30'",
+    "{'t': TIMETZ '01:02:03+04'}",
+    "'0101'::BIT",
+    "['1'::BIT, '0110'::BIT]",
+    "'123456789012345678901234567890'::VARINT",
+    "(-5)::VARINT",
+    "'infinity'::DATE", "'-infinity'::DATE", "DATE '10000-01-01'", "['infinity'::DATE, NULL]",
+    "'infinity'::TIMESTAMP", "'-infinity'::TIMESTAMP", "'infinity'::TIMESTAMP_NS", "'infinity'::TIMESTAMP_MS",
+    "'infinity'::TIMESTAMPTZ", "TIMESTAMP '10000-01-01'",
+    "TIME '24:00:00'",
+    "[1::HUGEINT, -2::HUGEINT]", "[INTERVAL 1 MONTH]", "{'i': INTERVAL 36 HOURS}",
+    "1::HUGEINT", "INTERVAL 1 MONTH", "1.25::DECIMAL(5,2)", "TIMESTAMP_NS '2020-01-01 12:00:00.123456789'",
+    "NULL::UHUGEINT", "NULL::BIT", "NULL::MAP(VARCHAR, INT)",
+]
+
+
+@pytest.mark.parametrize("expr", DUCKDB_VALUES)
+def test_fetched_values_are_what_duckdbs_own_client_gives(expr):
+    sql = f"SELECT {expr} AS v, 7 AS n"
+    want = duckdb.connect().execute(sql).fetchall()
+    cur = sqlpredict.connect(dialect="duckdb").cursor()
+    got = cur.execute(sql).fetchall()
+    assert got == want and [type(v) for v in got[0]] == [type(v) for v in want[0]]
+    assert cur.description[0][1] == duckdb.connect().execute(sql).description[0][1].__str__()
+
+
+def test_a_lossless_fetch_that_fails_leaves_later_results_in_standard_arrow():
+    """A TIMETZ result is exported losslessly; when it fails midway (here inside a transaction with
+    writes, which is then rolled back), the next results come back as before."""
+    con = sqlpredict.connect(dialect="duckdb")
+    cur = con.cursor()
+    cur.execute("CREATE TABLE w (a INT)")
+    cur.execute("INSERT INTO w VALUES (1)")
+    with pytest.raises(sqlpredict.DataError):
+        cur.execute("SELECT TIMETZ '12:00:00+02' AS t, CAST(s AS INT) AS i FROM (VALUES ('1'), ('x')) v(s)")
+    table = cur.execute("SELECT 5::HUGEINT AS h, uuid() AS u").fetch_arrow_table()
+    assert table.schema.types == [pa.decimal128(38, 0), pa.string()]
+    assert cur.execute("SELECT 5::HUGEINT AS h").fetchall() == [(5,)]
+    assert cur.execute("SELECT TIMETZ '12:00:00+02' AS t").fetch_arrow_table().schema.types == [pa.time64("us")]
+
+
 @pytest.mark.parametrize("wrap", [bytes, bytearray, memoryview, sqlpredict.Binary])
 def test_model_bytes_in_any_buffer_form(scored, wrap):
     con, expected = scored

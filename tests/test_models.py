@@ -269,6 +269,25 @@ def test_zipmap_named_in_with_is_a_map(labels: str) -> None:
         assert all(np.float32(v) == v for v in dict(row).values())
 
 
+@pytest.mark.parametrize("labels", ["int", "str"])
+def test_zipmap_fetches_as_dicts_at_any_depth(labels: str) -> None:
+    """fetchall gives a MAP as DuckDB's own client does: a dict, in a list or a struct too."""
+    built = M.logistic_classifier(labels, n=40)
+    con = connect("duckdb")
+    cur = con.cursor()
+    load(cur, built, "duckdb")
+    key = "BIGINT" if labels == "int" else "VARCHAR"
+    rows = cur.execute(
+        "SELECT p.output_probability, [p.output_probability], {'m': p.output_probability} "
+        f"FROM PREDICT(MODEL = ?, DATA = t AS d) WITH (output_probability MAP({key}, FLOAT)) AS p ORDER BY d.id",
+        [built.onnx]).fetchall()
+    expected = direct(built, ["output_probability"])["output_probability"]
+    assert len(rows) == len(expected)
+    for (plain, in_list, in_struct), want in zip(rows, expected):
+        assert type(plain) is dict and plain == want
+        assert in_list == [plain] and in_struct == {"m": plain}
+
+
 def test_label_int64_into_int_and_varchar() -> None:
     built = M.logistic_classifier("int")
     con = connect()

@@ -1,0 +1,134 @@
+"""A result's Python values: what DuckDB's own Python client gives for the same query.
+
+Rows are converted from Arrow, fast, where Arrow's Python values are DuckDB's.
+Where they are not, DuckDB converts them itself from the Arrow it exported:
+
+* maps are dicts (Arrow's are lists of pairs), at any depth;
+* UHUGEINT, TIME WITH TIME ZONE, BIT and BIGNUM (VARINT) lose their values in
+  standard Arrow (the sign bit, the offset, the bits as text), so a result
+  holding one is exported a second way too, with DuckDB's lossless Arrow
+  extension types, which DuckDB reads back exactly (`export`);
+* a value Arrow cannot make (an infinite or out-of-range DATE or TIMESTAMP,
+  a map with list keys) or makes wrong (TIME '24:00:00') is DuckDB's clamped
+  date, its text, or its pairs.
+
+A value that still cannot be converted is a DataError that names its column.
+"""
+
+from __future__ import annotations
+
+import datetime
+import decimal
+import re
+import threading
+import typing as t
+
+import duckdb
+import pyarrow as pa
+
+from .errors import DataError
+
+# DuckDB types whose values standard Arrow does not keep (anywhere in a type, nested too).
+_LOSSY = re.compile(r"\b(UHUGEINT|TIME WITH TIME ZONE|BIT|BIGNUM|VARINT)\b", re.IGNORECASE)
+# Nested types whose leaves Arrow gives in a form DuckDB's client does not (Decimal, MonthDayNano).
+_NESTED_LEAF = re.compile(r"\b(HUGEINT|INTERVAL)\b.*[\[(]|[\[(].*\b(HUGEINT|INTERVAL)\b", re.IGNORECASE)
+
+# Types whose values Arrow's Python conversion gets wrong at the edges (TIME '24:00:00' as
+# midnight, an infinite TIMESTAMP_NS as a date in 2262): DuckDB converts their columns itself.
+_DUCKDB_CONVERTS = frozenset({"TIME", "TIMESTAMP_NS"})
+
+_scratch = threading.local()
+
+
+def export(con: duckdb.DuckDBPyConnection, relation: duckdb.DuckDBPyRelation,
+           types: list[str]) -> tuple[pa.Table, pa.Table | None]:
+    """Run `relation` into Arrow: (standard table, lossless table or None when nothing is lost).
+
+    The lossless one is made only for results with a type standard Arrow loses; the
+    standard one is then read back from it by DuckDB, so the statement runs once.
+    """
+    if not any(_needs_duckdb(typ) for typ in types):
+        return relation.to_arrow_table(), None
+    con.execute("SET arrow_lossless_conversion = true")
+    exact = relation.to_arrow_table()  # on failure the caller restores the setting (see restore_export)
+    restore_export(con)
+    return _scratch_connection().from_arrow(exact).to_arrow_table(), exact
+
+
+def restore_export(con: duckdb.DuckDBPyConnection) -> None:
+    """Standard Arrow export again (fails only in an aborted transaction: call again after ROLLBACK)."""
+    con.execute("RESET arrow_lossless_conversion")
+
+
+def to_rows(part: pa.Table, exact: pa.Table | None, names: list[str], types: list[str]) -> list[tuple]:
+    """Python tuples of `part`; `exact` is the same rows from `export`'s lossless table, if any."""
+    if not part.num_columns:
+        return []
+    columns = [
+        _column_values(part.column(i), None if exact is None else exact.column(i), name, typ)
+        for i, (name, typ) in enumerate(zip(names, types))
+    ]
+    return list(zip(*columns))
+
+
+def _needs_duckdb(type_code: str) -> bool:
+    return bool(_LOSSY.search(type_code) or _NESTED_LEAF.search(type_code))
+
+
+def _column_values(col: pa.ChunkedArray, exact: pa.ChunkedArray | None, name: str, type_code: str) -> list[t.Any]:
+    try:
+        if exact is not None and _needs_duckdb(type_code):
+            return _duckdb_values(exact)
+        if type_code in _DUCKDB_CONVERTS:
+            return _duckdb_values(col)
+        try:
+            values = _microseconds(col).to_pylist(maps_as_pydicts="strict")
+        except (OverflowError, ValueError, TypeError):  # infinite dates, list map keys: DuckDB's own values
+            return _duckdb_values(col if exact is None else exact)
+        return _python_values(values, type_code)
+    except (pa.ArrowException, duckdb.Error, OverflowError, ValueError, TypeError) as exc:
+        raise DataError(
+            f"column {name!r} ({type_code}): a value cannot be converted to Python ({exc}); "
+            "CAST the column to VARCHAR to fetch it as text"
+        ) from exc
+
+
+def _duckdb_values(col: pa.ChunkedArray) -> list[t.Any]:
+    """The column's values as DuckDB's Python client converts them."""
+    rows = _scratch_connection().from_arrow(pa.table({"v": col})).fetchall()
+    return [row[0] for row in rows]
+
+
+def _scratch_connection() -> duckdb.DuckDBPyConnection:
+    """A private in-memory DuckDB per thread, used only to convert values."""
+    con = getattr(_scratch, "con", None)
+    if con is None:
+        con = _scratch.con = duckdb.connect()
+    return con
+
+
+def _microseconds(col: pa.ChunkedArray) -> pa.ChunkedArray:
+    """Nanosecond timestamps (DATETIME2(7)) as datetime.datetime, truncated to microseconds as pyodbc does."""
+    typ = col.type
+    if pa.types.is_timestamp(typ) and typ.unit == "ns":
+        return col.cast(pa.timestamp("us", typ.tz), safe=False)
+    return col
+
+
+def _python_values(values: list[t.Any], type_code: str) -> list[t.Any]:
+    if type_code in ("HUGEINT", "UHUGEINT"):
+        return [int(v) if isinstance(v, decimal.Decimal) else v for v in values]
+    if type_code == "INTERVAL":
+        return [_timedelta(v) for v in values]
+    return values
+
+
+def _timedelta(value: t.Any) -> t.Any:
+    """An Arrow month-day-nano interval as DuckDB's Python API gives it (a month is 30 days)."""
+    if value is None or isinstance(value, datetime.timedelta):
+        return value
+    months, days, nanos = value
+    return datetime.timedelta(days=months * 30 + days, microseconds=nanos // 1000)
+
+
+__all__ = ["export", "restore_export", "to_rows"]
