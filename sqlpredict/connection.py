@@ -448,7 +448,8 @@ class Connection:
         assert self._db is not None
         if _may_change_temp_objects(prepared.node, kind):
             self._temp_answers.clear()
-        if kind in _RESULT_TYPES:
+        if kind in _RESULT_TYPES or kind == "MULTI" or (kind in _CHANGE_TYPES and _has_returning(prepared)):
+            # PIVOT (a MULTI statement) and DML ... RETURNING run at once here and hand back their rows.
             relation = self._db.sql(prepared.sql, params=prepared.params or None)
             if relation is not None:
                 columns = list(relation.columns)
@@ -593,6 +594,22 @@ def _default_schema_name(table: exp.Table) -> str | None:
     if not isinstance(table.this, exp.Identifier) or table.this.args.get("temporary") or table.name.startswith("#"):
         return None
     return table.name if table.db.lower() in ("", "dbo", "main", "temp") else None
+
+
+def _has_returning(prepared: PreparedStatement) -> bool:
+    """Whether a DML statement has RETURNING (DuckDB's own text is parsed only when the word is in it)."""
+    node = prepared.node
+    if isinstance(node, exp.Command):
+        if not _RETURNING_WORD.search(prepared.sql):
+            return False
+        try:
+            node = parse("duckdb", prepared.sql)[0]
+        except (ParseError, TokenError, IndexError):
+            return True  # DuckDB runs it either way; its Count column then comes back as a row
+    return node.args.get("returning") is not None
+
+
+_RETURNING_WORD = re.compile(r"\bRETURNING\b", re.IGNORECASE)
 
 
 def _transaction_control(statement: exp.Expression) -> str | None:

@@ -250,6 +250,8 @@ class BatchRunner:
         if isinstance(tree, exp.Select) and _assignments(tree):
             return self.select_into_variables(tree, statement, params, variables)
         identities = _take_identities(tree) if isinstance(tree, exp.Create) and tree.kind == "TABLE" else []
+        if isinstance(tree, (exp.Insert, exp.Update, exp.Delete, exp.Merge)) and tree.args.get("returning"):
+            output_as_returning(tree, statement.line)
         bind_variables(tree, variables, params, statement.line)
         result = self.connection.run_tree(tree, params)
         if identities:
@@ -468,6 +470,34 @@ def _dynamic(tree: exp.Execute | exp.ExecuteSql) -> bool:
     """EXEC of a string or of sp_executesql, rather than of a procedure by name."""
     return isinstance(tree, exp.ExecuteSql) or not isinstance(tree.this, exp.Table) \
         or tree.this.name.lower() == "sp_executesql"
+
+
+def output_as_returning(tree: exp.Expression, line: int) -> None:
+    """OUTPUT INSERTED.c (INSERT, UPDATE) or DELETED.c (DELETE) as DuckDB's RETURNING c.
+
+    DuckDB's RETURNING sees one row: the new one for INSERT and UPDATE, the removed
+    one for DELETE. So UPDATE's DELETED (the old row), OUTPUT ... INTO and MERGE's
+    OUTPUT are refused rather than answered wrongly.
+    """
+    returning = tree.args["returning"]
+    statement = type(tree).__name__.upper()
+    if isinstance(tree, exp.Merge) or returning.args.get("into"):
+        what = "MERGE ... OUTPUT" if isinstance(tree, exp.Merge) else "OUTPUT ... INTO"
+        raise NotSupportedError(f"line {line}: {what} is not supported; use OUTPUT without INTO in an INSERT, "
+                                "UPDATE or DELETE and read its rows from the result")
+    row = "DELETED" if isinstance(tree, exp.Delete) else "INSERTED"
+    for column in list(returning.find_all(exp.Column)):
+        prefix = column.table.upper()
+        if prefix == row:
+            column.set("table", None)
+        elif prefix == "DELETED" and isinstance(tree, exp.Update):
+            raise NotSupportedError(
+                f"line {line}: OUTPUT DELETED.{column.name} in an UPDATE (the row before the change) is not "
+                "supported: DuckDB returns only the updated row; SELECT the old values before the UPDATE"
+            )
+        elif prefix in ("INSERTED", "DELETED"):
+            raise ProgrammingError(f"line {line}: {prefix}.{column.name} does not exist in {statement} ... OUTPUT; "
+                                   f"use {row}.{column.name}")
 
 
 def _assignments(tree: exp.Select) -> bool:

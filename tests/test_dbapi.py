@@ -376,6 +376,33 @@ def test_rowcount_for_dml(con):
     assert cur.execute("SELECT * FROM d").rowcount == 3  # rows a query produced
 
 
+def test_statements_that_return_rows_in_the_duckdb_dialect_give_them_as_duckdb_does():
+    """DML ... RETURNING and PIVOT are result sets (DuckDB's own client gives these rows);
+    rowcount is the number of rows, as for a query. CREATE TABLE AS reports the rows it wrote."""
+    script = [
+        "CREATE TABLE t (id INT, g VARCHAR, y DOUBLE)",
+        "INSERT INTO t VALUES (7, 'a', 1.0), (8, 'b', 2.0) RETURNING id",
+        "UPDATE t SET y = y + 1 WHERE id = 8 RETURNING id, y",
+        "PIVOT t ON g USING sum(y) ORDER BY id",
+        "DELETE FROM t WHERE id = 7 RETURNING *",
+        "DELETE FROM t WHERE id = 100 RETURNING id",
+        "INSERT INTO t VALUES (9, 'returning', 3.0)",
+    ]
+    duck = duckdb.connect()
+    cur = sqlpredict.connect(dialect="duckdb").cursor()
+    for sql in script:
+        want = duck.execute(sql)
+        want_rows = want.fetchall()
+        cur.execute(sql)
+        if sql.startswith(("CREATE TABLE c", "INSERT INTO t VALUES (9")):
+            assert cur.description is None and cur.rowcount == want_rows[0][0], sql
+            continue
+        if sql.startswith("CREATE"):
+            continue
+        assert [d[:2] for d in cur.description] == [(d[0], str(d[1])) for d in want.description], sql
+        assert cur.fetchall() == want_rows and cur.rowcount == len(want_rows), sql
+
+
 def test_executemany_of_100000_rows(con, capsys):
     cur = con.cursor()
     cur.execute("CREATE TABLE m (id INT PRIMARY KEY, x FLOAT, s VARCHAR(20))")

@@ -1191,3 +1191,30 @@ def test_a_failed_create_table_with_identity_changes_nothing():
     con.execute("INSERT INTO t (a) VALUES (7), (8)")
     assert con.execute("SELECT id, a FROM t ORDER BY id").fetchall() == [(1, 7), (2, 8)]
     con.close()
+def test_output_inserted_returns_the_identity_values_as_pyodbc_reads_them(con):
+    """SQL Server: OUTPUT INSERTED.col returns the inserted rows (here the IDENTITY values 1, 2, 3)."""
+    cur = con.cursor()
+    cur.execute("CREATE TABLE u (id INT IDENTITY(1,1), v VARCHAR(10))")
+    assert cur.execute("INSERT INTO u (v) OUTPUT INSERTED.id VALUES (?)", "x").fetchall() == [(1,)]
+    cur.execute("INSERT INTO u (v) OUTPUT INSERTED.id, INSERTED.v VALUES (?), (?)", "y", "z")
+    assert [d[0] for d in cur.description] == ["id", "v"] and cur.rowcount == 2
+    assert cur.fetchall() == [(2, "y"), (3, "z")]
+    assert run(con, "UPDATE u SET v = 'w' OUTPUT INSERTED.* WHERE id >= 2") == [[(2, "w"), (3, "w")]]
+    assert run(con, "SELECT id, v FROM u ORDER BY id") == [[(1, "x"), (2, "w"), (3, "w")]]
+
+
+@pytest.mark.parametrize("sql, error, words", [
+    ("UPDATE u SET v = 'n' OUTPUT DELETED.v WHERE id = 1", sqlpredict.NotSupportedError, ["DELETED.v", "UPDATE"]),
+    ("INSERT INTO u (v) OUTPUT DELETED.id VALUES ('n')", sqlpredict.ProgrammingError, ["use INSERTED.id"]),
+    ("INSERT INTO u (v) OUTPUT INSERTED.id INTO @t VALUES ('n')", sqlpredict.NotSupportedError, ["OUTPUT ... INTO"]),
+])
+def test_output_that_returning_cannot_give_is_refused_and_changes_nothing(con, sql, error, words):
+    cur = con.cursor()
+    cur.execute("CREATE TABLE u (id INT IDENTITY(1,1), v VARCHAR(10)); INSERT INTO u (v) VALUES ('x')")
+    con.commit()
+    with pytest.raises(error) as info:
+        cur.execute(sql)
+    for word in words:
+        assert word in str(info.value), (word, str(info.value))
+    assert run(con, "SELECT id, v FROM u") == [[(1, "x")]]
+
