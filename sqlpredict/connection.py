@@ -463,7 +463,7 @@ class Connection:
         # execute costs less than a relation for a statement whose only result is a count.
         rows = self._db.execute(prepared.sql, prepared.params or None).fetchall()
         count = -1
-        if kind in _CHANGE_TYPES:
+        if kind in _CHANGE_TYPES or kind == "CREATE":  # CREATE TABLE AS reports the rows it wrote
             count = int(rows[0][0]) if rows and rows[0] and isinstance(rows[0][0], int) else -1
         return ResultSet([], [], None, count)
 

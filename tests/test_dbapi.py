@@ -387,6 +387,7 @@ def test_statements_that_return_rows_in_the_duckdb_dialect_give_them_as_duckdb_d
         "DELETE FROM t WHERE id = 7 RETURNING *",
         "DELETE FROM t WHERE id = 100 RETURNING id",
         "INSERT INTO t VALUES (9, 'returning', 3.0)",
+        "CREATE TABLE c AS SELECT * FROM t",
     ]
     duck = duckdb.connect()
     cur = sqlpredict.connect(dialect="duckdb").cursor()

@@ -1218,3 +1218,9 @@ def test_output_that_returning_cannot_give_is_refused_and_changes_nothing(con, s
         assert word in str(info.value), (word, str(info.value))
     assert run(con, "SELECT id, v FROM u") == [[(1, "x")]]
 
+
+
+def test_select_into_reports_the_rows_it_wrote(con):
+    cur = con.cursor()
+    cur.execute("CREATE TABLE s (a INT); INSERT INTO s VALUES (1), (2), (3)")
+    assert cur.execute("SELECT a INTO s2 FROM s WHERE a > 1").rowcount == 2
