@@ -45,11 +45,11 @@ def from_cursor(cursor: t.Any) -> ResultSet:
     return ResultSet([d[0] for d in description], [str(d[1]) for d in description], cursor.fetchall())
 
 
-def from_result(columns: list[str], types: list[str], table: t.Any) -> ResultSet:
-    """A statement's Arrow result as rows, converted as the cursor converts them (HUGEINT, INTERVAL...)."""
-    from .cursor import _to_rows  # the one conversion to Python values, shared with fetchall
+def from_result(columns: list[str], types: list[str], table: t.Any, exact: t.Any = None) -> ResultSet:
+    """A statement's Arrow result as rows, converted as the cursor converts them (HUGEINT, MAP, TIMETZ...)."""
+    from .values import to_rows  # the one conversion to Python values, shared with fetchall
 
-    return ResultSet(list(columns), list(types), _to_rows(table, list(types)))
+    return ResultSet(list(columns), list(types), to_rows(table, exact, list(columns), list(types)))
 
 
 def write(result: ResultSet, fmt: str, out: t.TextIO) -> None:

@@ -132,7 +132,7 @@ class Session:
         """
         for result in results:
             if result.table is not None:
-                self.printer.result(output.from_result(result.columns, result.types, result.table))
+                self.printer.result(output.from_result(result.columns, result.types, result.table, result.exact))
             elif result.rowcount >= 0 and not self.connection.nocount:
                 self.printer.rows_affected(result.rowcount)
         self.out.flush()
