@@ -1191,6 +1191,8 @@ def test_a_failed_create_table_with_identity_changes_nothing():
     con.execute("INSERT INTO t (a) VALUES (7), (8)")
     assert con.execute("SELECT id, a FROM t ORDER BY id").fetchall() == [(1, 7), (2, 8)]
     con.close()
+
+
 def test_output_inserted_returns_the_identity_values_as_pyodbc_reads_them(con):
     """SQL Server: OUTPUT INSERTED.col returns the inserted rows (here the IDENTITY values 1, 2, 3)."""
     cur = con.cursor()
