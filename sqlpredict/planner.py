@@ -31,6 +31,7 @@ from .dialects import PredictSource, to_duckdb
 from .errors import DataError, Error, NotSupportedError, ProgrammingError, from_duckdb
 from .sessions import SessionCache
 from .stream import PredictStream, StaticRelation
+from .tsql_dml import adapt_dml_targets
 
 STREAM_PREFIX = "__sqlpredict_stream_"
 _names = itertools.count(1)
@@ -181,6 +182,7 @@ def adapt_tsql(statement: exp.Expression) -> bool:
         if isinstance(node, exp.Table) and node.args.get("catalog") is not None:
             node.set("catalog", None)
             dropped_database = True
+    adapt_dml_targets(statement)
     for update in list(statement.find_all(exp.Update)):
         for assignment in update.expressions:
             if isinstance(assignment, exp.EQ) and isinstance(assignment.this, exp.Column):

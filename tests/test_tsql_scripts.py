@@ -1226,3 +1226,45 @@ def test_select_into_reports_the_rows_it_wrote(con):
     cur = con.cursor()
     cur.execute("CREATE TABLE s (a INT); INSERT INTO s VALUES (1), (2), (3)")
     assert cur.execute("SELECT a INTO s2 FROM s WHERE a > 1").rowcount == 2
+
+
+# ------------------------------------------------------------------ T-SQL meanings DuckDB spells differently
+
+
+DML_TABLES = """
+CREATE TABLE dbo.scores (id INT, y REAL)
+INSERT INTO dbo.scores VALUES (1, 0), (2, 0), (3, 0)
+CREATE TABLE dbo.newvals (id INT, y REAL)
+INSERT INTO dbo.newvals VALUES (1, 10), (2, 20)
+CREATE TABLE dbo.s (id INT, y REAL)
+INSERT INTO dbo.s VALUES (1, -1), (2, -2)
+"""
+
+
+def test_update_through_an_alias_updates_the_aliased_table(con):
+    """SQL Server updates the table the alias stands for, only in the rows the join keeps; a table
+    that happens to be called like the alias is left alone."""
+    sets = run(con, DML_TABLES + """
+UPDATE s SET s.y = n.y FROM dbo.scores AS s INNER JOIN dbo.newvals AS n ON s.id = n.id
+SELECT id, y FROM dbo.scores ORDER BY id
+SELECT id, y FROM dbo.s ORDER BY id
+UPDATE dbo.scores SET y = scores.y + n.y FROM dbo.scores JOIN dbo.newvals AS n ON scores.id = n.id WHERE n.y > ?
+SELECT id, y FROM dbo.scores ORDER BY id
+UPDATE x SET y = 7 FROM dbo.scores x WHERE x.id = 3
+SELECT id, y FROM dbo.scores ORDER BY id
+""", [15])
+    assert sets[0] == [(1, 10.0), (2, 20.0), (3, 0.0)]
+    assert sets[1] == [(1, -1.0), (2, -2.0)]
+    assert sets[2] == [(1, 10.0), (2, 40.0), (3, 0.0)]
+    assert sets[3] == [(1, 10.0), (2, 40.0), (3, 7.0)]
+
+
+def test_delete_through_an_alias_deletes_the_joined_rows(con):
+    sets = run(con, DML_TABLES + """
+DELETE s FROM dbo.scores AS s JOIN dbo.newvals AS n ON s.id = n.id WHERE n.y > 15
+SELECT id FROM dbo.scores ORDER BY id
+SELECT id FROM dbo.s ORDER BY id
+DELETE scores FROM dbo.scores WHERE id = 3
+SELECT id FROM dbo.scores ORDER BY id
+""")
+    assert sets == [[(1,), (3,)], [(1,), (2,)], [(1,)]]
