@@ -265,6 +265,16 @@ class DuckDB(_DuckDB):
             exp.Placeholder: placeholder_sql,
         }
 
+        def div_sql(self, expression: exp.Div) -> str:
+            """T-SQL's `/` (typed: integers divide as integers, truncating) is DuckDB's `//`.
+
+            DuckDB's `//` divides integers as integers and every other number as `/`
+            does, so the operand types need not be known here.
+            """
+            if expression.args.get("typed"):
+                return self.binary(expression, "//")
+            return super().div_sql(expression)
+
 
 DIALECTS: dict[str, type] = {"tsql": TSQL, "duckdb": DuckDB}
 

@@ -1268,3 +1268,18 @@ DELETE scores FROM dbo.scores WHERE id = 3
 SELECT id FROM dbo.scores ORDER BY id
 """)
     assert sets == [[(1,), (3,)], [(1,), (2,)], [(1,)]]
+
+
+def test_integer_division_truncates_toward_zero(con):
+    """SQL Server's `/` on two integers gives an integer, its fraction truncated (7/2 is 3, -7/2 is -3);
+    a decimal or float operand divides as before."""
+    cur = con.cursor()
+    cur.execute("SELECT 7 / 2 AS [a], -7 / 2 AS [b], 7.0 / 2 AS [c], CAST(7 AS FLOAT) / 2 AS [d], 7 / 2.0 AS [e]")
+    assert cur.fetchall() == [(3, -3, 3.5, 3.5, 3.5)]
+    assert [d[1] for d in cur.description][:2] == ["INTEGER", "INTEGER"]
+    sets = run(con, """
+CREATE TABLE dbo.t (id INT, k BIGINT)
+INSERT INTO dbo.t VALUES (1, -5), (2, 5), (3, 9)
+SELECT id / 2 AS [bucket], COUNT(*) AS [n], SUM(k / 2) AS [halves] FROM dbo.t GROUP BY id / 2 ORDER BY 1
+""")
+    assert sets[0] == [(0, 1, -2), (1, 2, 6)]
