@@ -162,6 +162,36 @@ class OpenRowsetMixin:
         return node
 
 
+COMPOUND_ASSIGNMENTS: dict[TokenType, type[exp.Binary]] = {
+    TokenType.PLUS: exp.Add, TokenType.DASH: exp.Sub, TokenType.STAR: exp.Mul, TokenType.SLASH: exp.Div,
+    TokenType.MOD: exp.Mod, TokenType.AMP: exp.BitwiseAnd, TokenType.PIPE: exp.BitwiseOr,
+    TokenType.CARET: exp.BitwiseXor,
+}
+
+
+class CompoundAssignmentMixin:
+    """`SET @v += x` (and -=, *=, /=, %=, &=, |=, ^=) is `SET @v = @v + (x)`, as T-SQL defines it."""
+
+    def _parse_set_item_assignment(self, kind: str | None = None) -> exp.Expression | None:
+        p = t.cast(t.Any, self)
+        index = p._index
+        if kind is None and p._match(TokenType.PARAMETER):
+            target = p._parse_parameter()
+            op, eq = p._curr, p._next
+            if op is not None and eq is not None and op.token_type in COMPOUND_ASSIGNMENTS \
+                    and eq.token_type == TokenType.EQ and eq.start == op.end + 1:
+                p._advance(2)
+                value = p._parse_assignment()
+                if value is None:
+                    p.raise_error(f"SET @{target.name} {op.text}= needs a value after it")
+                combined = COMPOUND_ASSIGNMENTS[op.token_type](this=target.copy(), expression=exp.paren(value))
+                if isinstance(combined, exp.Div):
+                    combined.set("typed", p.dialect.TYPED_DIVISION)
+                return p.expression(exp.SetItem(this=exp.EQ(this=target, expression=combined)))
+            p._retreat(index)
+        return super()._parse_set_item_assignment(kind)  # type: ignore[misc]
+
+
 class TSQLTypesMixin:
     """T-SQL type names keep their T-SQL meaning (see spec section 1)."""
 
@@ -247,7 +277,7 @@ class TSQL(_TSQL):
             "TINYINT": TokenType.UTINYINT,
         }
 
-    class Parser(PredictParserMixin, OpenRowsetMixin, TSQLTypesMixin, _TSQL.Parser):
+    class Parser(PredictParserMixin, OpenRowsetMixin, TSQLTypesMixin, CompoundAssignmentMixin, _TSQL.Parser):
         pass
 
     class Generator(_TSQL.Generator):

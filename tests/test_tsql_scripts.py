@@ -1283,3 +1283,19 @@ INSERT INTO dbo.t VALUES (1, -5), (2, 5), (3, 9)
 SELECT id / 2 AS [bucket], COUNT(*) AS [n], SUM(k / 2) AS [halves] FROM dbo.t GROUP BY id / 2 ORDER BY 1
 """)
     assert sets[0] == [(0, 1, -2), (1, 2, 6)]
+
+
+def test_set_compound_assignment(con):
+    """SET @v += x is SET @v = @v + (x), for each compound operator T-SQL has; += on text appends."""
+    sets = run(con, """
+DECLARE @n INT = 1, @q INT = 7, @f FLOAT = 1.5, @m INT = 7, @b INT = 6, @s VARCHAR(20) = 'ab'
+SET @n += 10
+SET @q /= 2
+SET @f *= 2 + 1
+SET @m -= 2 - 1
+SET @m %= 4
+SET @b &= 3
+SET @s += 'cd'
+SELECT @n, @q, @f, @m, @b, @s
+""")
+    assert sets[0] == [(11, 3, 4.5, 2, 2, "abcd")]
