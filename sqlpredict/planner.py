@@ -31,6 +31,7 @@ from .dialects import PredictSource, to_duckdb
 from .errors import DataError, Error, NotSupportedError, ProgrammingError, from_duckdb
 from .sessions import SessionCache
 from .stream import PredictStream, StaticRelation
+from .tsql_casts import adapt_conversions
 from .tsql_dml import adapt_dml_targets
 
 STREAM_PREFIX = "__sqlpredict_stream_"
@@ -192,6 +193,7 @@ def adapt_tsql(statement: exp.Expression) -> bool:
     for convert in list(statement.find_all(exp.Convert)):
         if not convert.args.get("safe") and convert.args.get("style") is None:
             convert.replace(exp.Cast(this=convert.expression, to=convert.this))
+    adapt_conversions(statement)
     for func in list(statement.find_all(exp.Anonymous)):
         if func.name.upper() == "DATALENGTH" and len(func.expressions) == 1:
             func.replace(exp.func("octet_length", exp.cast(func.expressions[0], "BLOB")))

@@ -1299,3 +1299,21 @@ SET @s += 'cd'
 SELECT @n, @q, @f, @m, @b, @s
 """)
     assert sets[0] == [(11, 3, 4.5, 2, 2, "abcd")]
+
+
+def test_convert_hex_text_to_varbinary_styles_1_and_2(con):
+    """CONVERT(VARBINARY(MAX), '0x0A0B0C', 1) is the three bytes 0A 0B 0C (style 2: the digits without 0x),
+    as SQL Server's CONVERT documents; a model kept as a hex string loads this way."""
+    cur = con.cursor()
+    cur.execute("SELECT CONVERT(VARBINARY(MAX), '0x0A0B0C', 1), CONVERT(VARBINARY(MAX), '0a0b0c', 2), "
+                "DATALENGTH(CONVERT(VARBINARY(MAX), '0x0A0B0C', 1)), CONVERT(VARBINARY(MAX), NULL, 1), "
+                "TRY_CONVERT(VARBINARY(MAX), '0A0B0C', 1)")
+    assert cur.fetchall() == [(b"\x0a\x0b\x0c", b"\x0a\x0b\x0c", 3, None, None)]
+    with pytest.raises(sqlpredict.Error, match=r"must start with 0x"):
+        cur.execute("SELECT CONVERT(VARBINARY(MAX), '0A0B0C', 1)")
+    sets = run(con, SETUP + """
+DECLARE @hex VARCHAR(MAX) = ?
+DECLARE @model VARBINARY(MAX) = CONVERT(VARBINARY(MAX), @hex, 1)
+""" + SCORE, ["0x" + MODEL.hex().upper()])
+    assert_scores(scored(sets[0])[1], F0, F1)
+
