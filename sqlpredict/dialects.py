@@ -17,6 +17,8 @@ from sqlglot.dialects.duckdb import DuckDB as _DuckDB
 from sqlglot.dialects.tsql import TSQL as _TSQL
 from sqlglot.tokens import TokenType
 
+from .tsql_casts import character_length, sized
+
 PREDICT_ARGS = ("MODEL", "DATA", "RUNTIME")
 
 
@@ -226,8 +228,8 @@ def tsql_type_meaning(dtype: exp.DataType) -> exp.DataType:
         return exp.DataType.build("FLOAT" if n <= 24 else "DOUBLE")
     if kind in (T.VARBINARY, T.BINARY, T.IMAGE):
         return exp.DataType.build("BLOB")
-    if kind in (T.VARCHAR, T.NVARCHAR, T.CHAR, T.NCHAR, T.TEXT):
-        return exp.DataType.build("VARCHAR")
+    if kind in (T.VARCHAR, T.NVARCHAR, T.CHAR, T.NCHAR, T.TEXT):  # DuckDB ignores n; CASTs keep it in meta
+        return sized(exp.DataType.build("VARCHAR"), character_length(dtype))
     if kind == T.DATETIME2 and (not params or not params[0].isdigit() or int(params[0]) > 6):
         return exp.DataType(this=exp.DataType.Type.TIMESTAMP_NS)  # DATETIME2 defaults to 7 digits: 100 ns
     if kind in (T.DATETIME, T.DATETIME2, T.SMALLDATETIME):

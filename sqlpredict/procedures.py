@@ -14,6 +14,7 @@ from sqlglot.tokens import TokenType
 
 from .dialects import TSQL, to_duckdb
 from .errors import ProgrammingError
+from .tsql_casts import declared_length
 
 _HEAD = re.compile(
     r"^\s*(?P<verb>CREATE\s+OR\s+ALTER|CREATE|ALTER)\s+PROC(?:EDURE)?\s+"
@@ -28,6 +29,7 @@ class ProcParameter:
     sql_type: str  # DuckDB type
     default: exp.Expression | None
     output: bool
+    length: int | None = None  # n of a VARCHAR(n) parameter
 
 
 @dataclass(frozen=True)
@@ -89,7 +91,7 @@ def _parameters(text: str, proc: str) -> tuple[ProcParameter, ...]:
         type_text, _, default_text = rest.partition("=")
         dtype = TSQL().parse(f"SELECT CAST(NULL AS {type_text.strip()})")[0].expressions[0].to
         default = TSQL().parse(f"SELECT {default_text.strip()}")[0].expressions[0] if default_text.strip() else None
-        params.append(ProcParameter(match["name"], to_duckdb(dtype), default, output))
+        params.append(ProcParameter(match["name"], to_duckdb(dtype), default, output, declared_length(dtype)))
     return tuple(params)
 
 

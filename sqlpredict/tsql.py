@@ -22,6 +22,7 @@ from .dialects import parse, to_duckdb
 from .errors import Error, NotSupportedError, ProgrammingError, parse_error_text
 from .procedures import Argument, Procedure, exec_arguments, is_create_procedure, match_arguments, parse_procedure
 from .script import Statement, split_batches, split_statements
+from .tsql_casts import declared_length, sized
 
 if t.TYPE_CHECKING:
     from .connection import Connection, ResultSet
@@ -68,6 +69,11 @@ ParsedBatch = list[tuple[Statement, exp.Expression | Error]]
 class Variable:
     sql_type: str  # DuckDB type the value is CAST to
     value: t.Any = None
+    length: int | None = None  # n of a VARCHAR(n): a value keeps at most n characters
+
+    def assigned(self, expr: exp.Expression) -> exp.Expression:
+        """`expr` converted as T-SQL converts a value assigned to this variable (a CAST to its type)."""
+        return exp.Cast(this=expr, to=sized(exp.DataType.build(self.sql_type, dialect="duckdb"), self.length))
 
 
 @dataclass
@@ -303,7 +309,7 @@ class BatchRunner:
         own = Variables()
         matched = match_arguments(proc, args)
         for param in proc.parameters:
-            variable = own.items[param.name.lower()] = Variable(param.sql_type)
+            variable = own.items[param.name.lower()] = Variable(param.sql_type, length=param.length)
             arg = matched[param.name.lower()]
             value = arg.value if arg is not None else param.default
             if value is not None and not (isinstance(value, exp.Var) and value.name.upper() == "DEFAULT"):
@@ -359,7 +365,7 @@ class BatchRunner:
             sql_type = to_duckdb(item.args["kind"])  # a scalar type: refusal() has turned table variables away
             default = item.args.get("default")
             for target in item.this if isinstance(item.this, list) else [item.this]:
-                variable = Variable(sql_type)
+                variable = Variable(sql_type, length=declared_length(kind))
                 variables.items[target.name.lower()] = variable
                 if isinstance(default, exp.Expression):
                     variable.value = self.evaluate(default, variable, statement, params, variables)
@@ -383,7 +389,7 @@ class BatchRunner:
         expr = expr.copy()
         if index is not None:
             expr.meta["index"] = index
-        query = exp.select(exp.cast(expr, exp.DataType.build(variable.sql_type, dialect="duckdb")))
+        query = exp.select(variable.assigned(expr))
         bind_variables(query, variables, params, statement.line)
         result = self.connection.run_tree(query, params)
         if result.table is None or not result.table.num_rows:
@@ -401,8 +407,7 @@ class BatchRunner:
                                        "every column (SELECT @a = x, @b = y FROM ...)")
             variable = variables.get(item.this.name, statement.line)
             targets.append(variable)
-            cast_to = exp.DataType.build(variable.sql_type, dialect="duckdb")
-            expressions.append(exp.alias_(exp.cast(item.expression.copy(), cast_to), f"v{len(expressions)}"))
+            expressions.append(exp.alias_(variable.assigned(item.expression.copy()), f"v{len(expressions)}"))
         query = tree.copy()
         query.set("expressions", expressions)
         bind_variables(query, variables, params, statement.line)

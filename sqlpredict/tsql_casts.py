@@ -1,5 +1,9 @@
 """CAST and CONVERT with T-SQL's meaning where DuckDB's differs.
 
+- To a sized character type (`VARCHAR(n)`, `NVARCHAR(n)`, `CHAR(n)`, `NCHAR(n)`) SQL Server cuts
+  the text to n characters, so `CONVERT(VARCHAR(10), dt, 120)` is the day `yyyy-mm-dd`. DuckDB
+  ignores n, and the T-SQL types are read as plain VARCHAR (dialects.tsql_type_meaning), which
+  keeps n in the type's meta for this module.
 - `CONVERT(VARBINARY(MAX), '0x0A0B0C', 1)` reads hex digits after `0x` (style 2: without it);
   DuckDB's CAST would give the bytes of the text.
 """
@@ -8,11 +12,48 @@ from __future__ import annotations
 
 from sqlglot import exp
 
+LENGTH = "tsql_length"  # meta key: the n of a T-SQL VARCHAR(n) read as VARCHAR
+
+_CHARACTER = {exp.DataType.Type.VARCHAR, exp.DataType.Type.NVARCHAR, exp.DataType.Type.CHAR,
+              exp.DataType.Type.NCHAR}
+
+
+def character_length(dtype: exp.DataType) -> int | None:
+    """n of a T-SQL VARCHAR(n), NVARCHAR(n), CHAR(n) or NCHAR(n); None for MAX, no length and other types."""
+    if dtype.this not in _CHARACTER or not dtype.expressions:
+        return None
+    size = dtype.expressions[0]
+    text = size.name if isinstance(size, (exp.Literal, exp.DataTypeParam, exp.Var)) else ""
+    return int(text) if text.isdigit() else None
+
+
+def declared_length(dtype: exp.DataType) -> int | None:
+    """The character length recorded on a type read from T-SQL (see `sized`)."""
+    return dtype.meta_get(LENGTH)
+
+
+def sized(dtype: exp.DataType, length: int | None) -> exp.DataType:
+    """Record a character length on a type: CASTs to it are cut to that many characters."""
+    if length is not None:
+        dtype.meta[LENGTH] = length
+    return dtype
+
 
 def adapt_conversions(statement: exp.Expression) -> None:
     """Give every CAST and CONVERT in a T-SQL statement its T-SQL result."""
     for convert in list(statement.find_all(exp.Convert)):
         _hex_style(convert)
+    for node in list(statement.find_all(exp.Cast, exp.Convert)):
+        _cut_to_length(node)
+
+
+def _cut_to_length(node: exp.Cast | exp.Convert) -> None:
+    dtype = node.to if isinstance(node, exp.Cast) else node.this
+    if not isinstance(dtype, exp.DataType):
+        return
+    length = dtype.meta.pop(LENGTH, None) if dtype._meta else None  # popped: a second pass leaves it
+    if length is not None:
+        node.replace(exp.Left(this=node.copy(), expression=exp.Literal.number(length)))
 
 
 def _hex_style(convert: exp.Convert) -> None:

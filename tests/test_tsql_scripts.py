@@ -1317,3 +1317,26 @@ DECLARE @model VARBINARY(MAX) = CONVERT(VARBINARY(MAX), @hex, 1)
 """ + SCORE, ["0x" + MODEL.hex().upper()])
     assert_scores(scored(sets[0])[1], F0, F1)
 
+
+def test_cast_and_convert_to_a_sized_character_type_cut_the_text(con):
+    """SQL Server keeps n characters of a CAST or CONVERT to VARCHAR(n), NVARCHAR(n) or CHAR(n), and of a
+    value assigned to a VARCHAR(n) variable: CONVERT(VARCHAR(10), dt, 120) is the day, yyyy-mm-dd."""
+    sets = run(con, """
+CREATE TABLE dbo.readings (ts DATETIME, v INT)
+INSERT INTO dbo.readings VALUES ('2024-03-05 10:11:12', 1), ('2024-03-05 23:59:59', 2), ('2024-03-06 00:00:00', 4)
+SELECT CONVERT(VARCHAR(10), ts, 120) AS [day], SUM(v) AS [total] FROM dbo.readings
+GROUP BY CONVERT(VARCHAR(10), ts, 120) ORDER BY 1
+SELECT CAST('abcdef' AS VARCHAR(3)), CONVERT(NVARCHAR(2), N'xyz'), CAST('abcdef' AS CHAR(1)),
+       CAST('abcdef' AS VARCHAR(MAX))
+DECLARE @s VARCHAR(3) = 'abcdef'
+SELECT @s
+SET @s = 'wxyz'
+SELECT @s
+SELECT @s = [name] FROM (VALUES ('long name')) AS v([name])
+SELECT @s
+""")
+    assert sets[0] == [("2024-03-05", 3), ("2024-03-06", 4)]
+    assert sets[1] == [("abc", "xy", "a", "abcdef")]
+    assert sets[2:] == [[("abc",)], [("wxy",)], [("lon",)]]
+    run(con, "CREATE PROCEDURE dbo.code @s VARCHAR(2) AS SELECT @s AS [s]")
+    assert run(con, "EXEC dbo.code @s = 'abcd'") == [[("ab",)]]
