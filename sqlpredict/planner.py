@@ -33,6 +33,7 @@ from .sessions import SessionCache
 from .stream import PredictStream, StaticRelation
 from .tsql_casts import adapt_conversions
 from .tsql_dml import adapt_dml_targets
+from .tsql_numbers import adapt_integer_results, catalog_types
 
 STREAM_PREFIX = "__sqlpredict_stream_"
 _names = itertools.count(1)
@@ -114,6 +115,9 @@ def prepare(statement: exp.Expression, ctx: PlanContext) -> PreparedStatement:
             ready = [n for n in found if _reads_no_predict(n)] or found
             innermost = max(ready, key=lambda n: _depth(n))
             streams.append(plan_predict(innermost, ctx, {s.name: s for s in streams}))
+        if ctx.dialect == "tsql":
+            registered = {s.name: s.schema if isinstance(s, PredictStream) else s.table.schema for s in streams}
+            adapt_integer_results(statement, lambda tables: catalog_types(ctx.con, tables, registered))
         sql, values = render(statement, ctx.params, last_use=True)
     except BaseException:
         for stream in streams:
@@ -298,6 +302,8 @@ def plan_predict(node: PredictSource, ctx: PlanContext,
         read = [n for n in data_names if n.lower() in inputs or n in used]
         query.set("expressions", [exp.column(exp.to_identifier(n, quoted=True)) for n in read])
     streaming = ctx.can_stream and not _needs_own_connection(query, ctx)
+    if ctx.dialect == "tsql":  # DATA leaves the statement here, before the statement's own pass in prepare
+        adapt_integer_results(query, lambda tables: catalog_types(ctx.con, tables, {}))
     sql, values = render(query, ctx.params, last_use=True)
     stream = PredictStream(
         name=stream_name,

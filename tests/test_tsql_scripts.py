@@ -1340,3 +1340,46 @@ SELECT @s
     assert sets[2:] == [[("abc",)], [("wxy",)], [("lon",)]]
     run(con, "CREATE PROCEDURE dbo.code @s VARCHAR(2) AS SELECT @s AS [s]")
     assert run(con, "EXEC dbo.code @s = 'abcd'") == [[("ab",)]]
+
+
+def test_cast_and_convert_to_an_integer_type_truncate(loaded):
+    """SQL Server truncates a decimal or float value converted to an integer type; its CAST docs give
+    CAST(10.6496 AS INT) = 10 and CAST(-10.6496 AS INT) = -10, while CAST to NUMERIC rounds (11, -11)."""
+    cur = loaded.cursor()
+    cur.execute("SELECT CAST(10.6496 AS INT), CAST(-10.6496 AS INT), CAST(10.6496 AS NUMERIC), "
+                "CAST(-10.6496 AS NUMERIC), CONVERT(INT, CAST(-2.7 AS FLOAT)), CAST(CAST(0.9 AS REAL) AS BIGINT)")
+    assert cur.fetchall() == [(10, -10, 11, -11, -2, 0)]
+    sets = run(loaded, """
+CREATE TABLE dbo.m (id INT, price DECIMAL(10,2), ratio FLOAT, flag BIT, code VARCHAR(5), bucket SMALLINT)
+INSERT INTO dbo.m VALUES (1, 10.75, 2.5, 1, '42', NULL), (2, -3.5, -0.5, 0, '7', NULL)
+SELECT CAST(price AS INT), CONVERT(SMALLINT, ratio), CAST(flag AS INT), CAST(code AS INT) FROM dbo.m ORDER BY id
+UPDATE dbo.m SET bucket = CAST(price * 2 AS SMALLINT)
+SELECT bucket FROM dbo.m ORDER BY id
+DECLARE @i INT = 10.6, @j INT
+SET @j = (SELECT MIN(price) FROM dbo.m)
+SELECT @i, @j
+DECLARE @model VARBINARY(MAX) = (SELECT [data] FROM models WHERE [id] = 1)
+SELECT d.[Id], CAST(p.[score] AS INT) AS [bucket]
+FROM PREDICT(MODEL = @model, DATA = [dbo].[Features] AS d) WITH ([score] FLOAT) AS p
+ORDER BY d.[Id]
+;WITH whole AS (SELECT [Id], CAST(CAST([f0] AS INT) AS REAL) AS [f0], [f1] FROM [dbo].[Features])
+SELECT p.[score] FROM PREDICT(MODEL = @model, DATA = whole AS d) WITH ([score] FLOAT) AS p ORDER BY d.[Id]
+""")
+    assert sets[0] == [(10, 2, 1, 42), (-3, 0, 0, 7)]
+    assert sets[1] == [(21,), (-7,)]
+    assert sets[2] == [(10, -3)]
+    assert [r[1] for r in sets[3]] == [int(v) for v in np.trunc(direct(F0, F1))]
+    assert_scores([r[0] for r in sets[4]], np.trunc(F0), F1)
+
+
+def test_avg_of_integers_is_an_integer(con):
+    """SQL Server's AVG of an int column is an int: the sum divided by the count, truncated toward zero."""
+    sets = run(con, """
+CREATE TABLE dbo.a (g VARCHAR(1), v INT, big BIGINT, f FLOAT)
+INSERT INTO dbo.a VALUES ('x', 1, 9000000000000000001, 1.0), ('x', 2, 9000000000000000002, 2.0),
+                         ('y', -1, 1, 0.5), ('y', -2, 2, 0.25)
+SELECT g, AVG(v), AVG(big), AVG(f), AVG(DISTINCT v) FROM dbo.a GROUP BY g ORDER BY g
+SELECT v, AVG(v) OVER (PARTITION BY g) FROM dbo.a ORDER BY v
+""")
+    assert sets[0] == [("x", 1, 9000000000000000001, 1.5, 1), ("y", -1, 1, 0.375, -1)]
+    assert sets[1] == [(-2, -1), (-1, -1), (1, 1), (2, 1)]
