@@ -34,6 +34,7 @@ from .stream import PredictStream, StaticRelation
 from .tsql_casts import adapt_conversions
 from .tsql_dml import adapt_dml_targets
 from .tsql_numbers import adapt_integer_results, catalog_types
+from .tsql_strings import adapt_strings
 
 STREAM_PREFIX = "__sqlpredict_stream_"
 _names = itertools.count(1)
@@ -198,6 +199,7 @@ def adapt_tsql(statement: exp.Expression) -> bool:
         if not convert.args.get("safe") and convert.args.get("style") is None:
             convert.replace(exp.Cast(this=convert.expression, to=convert.this))
     adapt_conversions(statement)
+    adapt_strings(statement)
     for func in list(statement.find_all(exp.Anonymous)):
         if func.name.upper() == "DATALENGTH" and len(func.expressions) == 1:
             func.replace(exp.func("octet_length", exp.cast(func.expressions[0], "BLOB")))

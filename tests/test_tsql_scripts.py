@@ -1383,3 +1383,11 @@ SELECT v, AVG(v) OVER (PARTITION BY g) FROM dbo.a ORDER BY v
 """)
     assert sets[0] == [("x", 1, 9000000000000000001, 1.5, 1), ("y", -1, 1, 0.375, -1)]
     assert sets[1] == [(-2, -1), (-1, -1), (1, 1), (2, 1)]
+
+
+def test_len_does_not_count_trailing_spaces(con):
+    """SQL Server's LEN leaves out trailing spaces (leading ones count); DATALENGTH counts every byte."""
+    cur = con.cursor()
+    cur.execute("SELECT LEN('abc  '), LEN(N'  ab'), LEN(12345), LEN(''), DATALENGTH('abc  ')")
+    assert cur.fetchall() == [(3, 4, 5, 0, 5)]
+
