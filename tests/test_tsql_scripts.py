@@ -1391,3 +1391,17 @@ def test_len_does_not_count_trailing_spaces(con):
     cur.execute("SELECT LEN('abc  '), LEN(N'  ab'), LEN(12345), LEN(''), DATALENGTH('abc  ')")
     assert cur.fetchall() == [(3, 4, 5, 0, 5)]
 
+
+def test_like_character_classes(con):
+    """T-SQL's LIKE reads [C-P] as one character of the range, [^a] as any other, [%] as a percent sign;
+    the examples are those of SQL Server's LIKE docs."""
+    sets = run(con, """
+CREATE TABLE dbo.names (n VARCHAR(20))
+INSERT INTO dbo.names VALUES ('Carsen'), ('Karsen'), ('Larsen'), ('Arsen'), ('Zarsen'), ('5%'), ('50')
+SELECT n FROM dbo.names WHERE n LIKE '[C-P]arsen' ORDER BY n
+SELECT n FROM dbo.names WHERE n LIKE '[^C-P]%' ORDER BY n
+SELECT n FROM dbo.names WHERE n NOT LIKE N'%[a-z]%' ORDER BY n
+SELECT n FROM dbo.names WHERE n LIKE '5[%]'
+""")
+    assert sets == [[("Carsen",), ("Karsen",), ("Larsen",)], [("5%",), ("50",), ("Arsen",), ("Zarsen",)],
+                    [("5%",), ("50",)], [("5%",)]]
