@@ -362,7 +362,8 @@ class BatchRunner:
     def declare(self, tree: exp.Declare, statement: Statement, params: list[t.Any],
                 variables: Variables) -> None:
         for item in tree.expressions:
-            sql_type = to_duckdb(item.args["kind"])  # a scalar type: refusal() has turned table variables away
+            kind = item.args["kind"]
+            sql_type = to_duckdb(kind)  # a scalar type: refusal() has turned table variables away
             default = item.args.get("default")
             for target in item.this if isinstance(item.this, list) else [item.this]:
                 variable = Variable(sql_type, length=declared_length(kind))
