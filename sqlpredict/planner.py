@@ -101,8 +101,7 @@ def render(node: exp.Expression, params: t.Sequence[t.Any], last_use: bool = Fal
 
 def prepare(statement: exp.Expression, ctx: PlanContext) -> PreparedStatement:
     """Plan every PREDICT in a statement, innermost first; the tree is changed in place (callers own it)."""
-    if ctx.dialect == "tsql":
-        adapt_tsql(statement)
+    if ctx.dialect == "tsql":  # the connection has already adapted the T-SQL (adapt_tsql), views' bodies too
         check_bulk_files(statement)
     streams: list[PredictStream | StaticRelation] = []
     try:
