@@ -31,9 +31,6 @@ def _update(update: exp.Update) -> None:
     entry = _target_entry(target, from_.this, _cte_names(update))
     if entry is None:
         return
-    for assignment in update.expressions:
-        if isinstance(assignment, exp.EQ) and isinstance(assignment.this, exp.Column):
-            assignment.this.set("table", None)
     if entry is from_.this and not entry.args.get("joins"):  # FROM names the target alone
         update.set("this", entry.copy())
         update.set("from_", None)
