@@ -23,11 +23,6 @@ from .model import ModelInfo, describe_model, model_digest
 DEFAULT_CACHE_BYTES = 1 << 30
 
 
-def cuda_usable() -> bool:
-    """True when a GPU is present and onnxruntime-gpu's CUDA provider can load."""
-    return cuda_problem() is None
-
-
 @lru_cache(maxsize=1)
 def cuda_problem() -> str | None:
     """Why the CUDA provider cannot run here, or None when it can.
@@ -57,7 +52,7 @@ def cuda_problem() -> str | None:
 
 def default_providers() -> tuple[str, ...]:
     """CUDA first when it can really run, else the CPU provider alone."""
-    if cuda_usable():
+    if cuda_problem() is None:
         return ("CUDAExecutionProvider", "CPUExecutionProvider")
     return ("CPUExecutionProvider",)
 
