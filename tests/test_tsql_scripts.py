@@ -749,6 +749,8 @@ UNSUPPORTED = {
     "GOTO": ("control flow", "GOTO done\n"),
     "RETURN": ("control flow", "RETURN\n"),
 }
+
+
 @pytest.mark.parametrize("construct", list(UNSUPPORTED))
 def test_control_flow_and_dynamic_sql_are_not_supported(loaded, construct):
     word, body = UNSUPPORTED[construct]
