@@ -280,7 +280,18 @@ class TSQL(_TSQL):
         }
 
     class Parser(PredictParserMixin, OpenRowsetMixin, TSQLTypesMixin, CompoundAssignmentMixin, _TSQL.Parser):
-        pass
+        # T-SQL's five isolation levels: sqlglot's own table spells READ UNCOMMITTED "UNCOMITTED"
+        # and lacks SNAPSHOT, so SET TRANSACTION ISOLATION LEVEL with either would not parse.
+        TRANSACTION_CHARACTERISTICS = {
+            **_TSQL.Parser.TRANSACTION_CHARACTERISTICS,
+            "ISOLATION": (
+                ("LEVEL", "READ", "UNCOMMITTED"),
+                ("LEVEL", "READ", "COMMITTED"),
+                ("LEVEL", "REPEATABLE", "READ"),
+                ("LEVEL", "SNAPSHOT"),
+                ("LEVEL", "SERIALIZABLE"),
+            ),
+        }
 
     class Generator(_TSQL.Generator):
         TRANSFORMS = {**_TSQL.Generator.TRANSFORMS, PredictSource: predictsource_sql}

@@ -33,6 +33,25 @@ ACCEPTED_OPTIONS = {
     "CONCAT_NULL_YIELDS_NULL", "NUMERIC_ROUNDABORT", "XACT_ABORT", "DATEFIRST", "DATEFORMAT", "LANGUAGE",
     "LOCK_TIMEOUT", "DEADLOCK_PRIORITY", "STATISTICS", "ROWCOUNT", "TRANSACTION",
 }
+# SET TRANSACTION ISOLATION LEVEL: None for the levels whose guarantee sqlpredict gives or exceeds, else why not
+# and what to write instead. A transaction that has not written starts each statement from the latest commit
+# (READ COMMITTED, which PREDICT's DATA needs: it is read on a sibling connection); once it has written, it
+# keeps DuckDB's snapshot.
+_LATER_COMMITS = ("until a transaction writes, each of its statements starts from the latest commit "
+                  "(READ COMMITTED), so a second read in the same transaction can see rows that another "
+                  "connection changed and committed in between")
+_READ_ONCE = "use READ COMMITTED (SQL Server's default), or read the rows once into a #temp table and work from that"
+ISOLATION_LEVELS: dict[str, str | None] = {
+    "READ UNCOMMITTED": None,  # READ COMMITTED exceeds it: no statement sees another's uncommitted rows
+    "READ COMMITTED": None,
+    "REPEATABLE READ": f"{_LATER_COMMITS}; {_READ_ONCE}",
+    "SNAPSHOT": f"{_LATER_COMMITS}, where SNAPSHOT keeps what was committed when the transaction began; "
+                f"{_READ_ONCE}",
+    "SERIALIZABLE": f"{_LATER_COMMITS}; and DuckDB's transactions (snapshot isolation) notice only two "
+                    "transactions writing the same row, so two that each change rows the other read can both "
+                    "commit (write skew), which SERIALIZABLE forbids; use READ COMMITTED, and let one "
+                    "connection at a time change the rows that such a check reads",
+}
 UNSUPPORTED = {
     exp.IfBlock: "IF", exp.WhileBlock: "WHILE",
 }
@@ -169,6 +188,10 @@ def refusal(tree: exp.Expression, statement: Statement) -> NotSupportedError | N
             option = _option_name(item)
             if option not in ACCEPTED_OPTIONS:
                 return NotSupportedError(f"line {line}: SET {option or statement.text[4:40]} is not supported")
+            if option == "TRANSACTION":
+                why = _transaction_refusal(item)
+                if why:
+                    return NotSupportedError(f"line {line}: {why}")
             if option == "ROWCOUNT" and not (isinstance(assignment, exp.EQ) and assignment.expression.name == "0"):
                 return NotSupportedError(f"line {line}: SET ROWCOUNT other than 0 would stop every later statement "
                                          "after that many rows, which sqlpredict does not do; write TOP (n) in "
@@ -517,6 +540,19 @@ def _option_name(item: exp.Expression) -> str:
     assignment = item.this if isinstance(item, exp.SetItem) else item
     target = assignment.this if isinstance(assignment, exp.EQ) else assignment
     return target.name.upper() if isinstance(target, (exp.Column, exp.Identifier, exp.Var)) else ""
+
+
+def _transaction_refusal(item: exp.SetItem) -> str | None:
+    """Why SET TRANSACTION ... is refused: an isolation level whose guarantee sqlpredict cannot give."""
+    for characteristic in item.expressions:
+        text = characteristic.name.upper()
+        level = text.removeprefix("ISOLATION LEVEL ")
+        if level == text or level not in ISOLATION_LEVELS:
+            return f"SET TRANSACTION {text} is not supported"
+        why = ISOLATION_LEVELS[level]
+        if why:
+            return f"SET TRANSACTION ISOLATION LEVEL {level} is not supported: {why}"
+    return None
 
 
 def _transaction_control(tree: exp.Expression) -> bool:

@@ -212,6 +212,34 @@ SET XACT_ABORT ON;
     assert_scores(scored(sets[0])[1], F0, F1)
 
 
+@pytest.mark.parametrize("level", ["READ UNCOMMITTED", "read committed"])
+def test_isolation_levels_whose_guarantee_sqlpredict_gives_are_accepted(loaded, level):
+    """sqlpredict runs READ COMMITTED, which gives READ UNCOMMITTED's guarantee and more."""
+    sets = run(loaded, f"SET TRANSACTION ISOLATION LEVEL {level}\n"
+               "DECLARE @model VARBINARY(MAX) = (SELECT data FROM models WHERE id = 1)\n" + SCORE)
+    ids, scores = scored(sets[0])
+    assert ids == IDS
+    assert_scores(scores, F0, F1)
+
+
+@pytest.mark.parametrize("level, words", [
+    ("REPEATABLE READ", ["latest commit"]),
+    ("Snapshot", ["latest commit", "when the transaction began"]),
+    ("SERIALIZABLE", ["latest commit", "write skew"]),
+])
+def test_isolation_levels_whose_guarantee_sqlpredict_cannot_give_are_refused(loaded, level, words):
+    """Accepting them would promise what a transaction here does not keep: it is refused, with why, and the
+    batch runs none of its statements."""
+    with pytest.raises(sqlpredict.NotSupportedError) as info:
+        run(loaded, f"CREATE TABLE [dbo].[Ran] ([a] INT)\nSET TRANSACTION ISOLATION LEVEL {level}\n")
+    message = str(info.value)
+    assert "line 2" in message and f"ISOLATION LEVEL {level.upper()} is not supported" in message, message
+    for word in words + ["use READ COMMITTED"]:
+        assert word in message, (word, message)
+    tables = "SELECT table_name FROM information_schema.tables WHERE table_name = 'Ran'"
+    assert run(loaded, tables) == [[]]
+
+
 def test_set_option_on_ends_before_insert_update_delete(loaded):
     """SET NOCOUNT ON ends at ON, as in SQL Server: the DML after it, with no ';' between, runs on its own.
 
