@@ -194,6 +194,30 @@ class CompoundAssignmentMixin:
         return super()._parse_set_item_assignment(kind)  # type: ignore[misc]
 
 
+class SetOptionListMixin:
+    """`SET ANSI_NULLS, QUOTED_IDENTIFIER ON`, as SSMS scripts write it: one SET item per option, each ON or OFF.
+
+    T-SQL gives every option of the list the value after the last one; sqlglot would read the first
+    option as an assignment with no value. The items are those of the separate SETs, so each option
+    is accepted or refused as it is on its own.
+    """
+
+    def _parse_set(self, unset: bool = False, tag: bool = False) -> exp.Expression:
+        p = t.cast(t.Any, self)
+        index = p._index
+        names = [p._parse_id_var(any_token=False)]
+        while names[-1] is not None and p._match(TokenType.COMMA):
+            names.append(p._parse_id_var(any_token=False))
+        value = p._curr
+        if len(names) > 1 and all(names) and value and value.text.upper() in ("ON", "OFF") and not p._next:
+            p._advance()
+            items = [p.expression(exp.SetItem(this=exp.EQ(this=exp.column(name), expression=exp.var(value.text))))
+                     for name in names]
+            return p.expression(exp.Set(expressions=items, unset=unset, tag=tag))
+        p._retreat(index)
+        return super()._parse_set(unset=unset, tag=tag)  # type: ignore[misc]
+
+
 class TSQLTypesMixin:
     """T-SQL type names keep their T-SQL meaning (see spec section 1)."""
 
@@ -279,7 +303,8 @@ class TSQL(_TSQL):
             "TINYINT": TokenType.UTINYINT,
         }
 
-    class Parser(PredictParserMixin, OpenRowsetMixin, TSQLTypesMixin, CompoundAssignmentMixin, _TSQL.Parser):
+    class Parser(PredictParserMixin, OpenRowsetMixin, TSQLTypesMixin, CompoundAssignmentMixin, SetOptionListMixin,
+                 _TSQL.Parser):
         # T-SQL's five isolation levels: sqlglot's own table spells READ UNCOMMITTED "UNCOMITTED"
         # and lacks SNAPSHOT, so SET TRANSACTION ISOLATION LEVEL with either would not parse.
         TRANSACTION_CHARACTERISTICS = {

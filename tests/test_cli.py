@@ -356,6 +356,14 @@ def test_nocount_on_hides_row_counts() -> None:
     assert result.stdout == "(1 row affected)\n"
 
 
+def test_nocount_in_a_list_of_set_options_hides_row_counts() -> None:
+    """`SET NOCOUNT, XACT_ABORT ON` sets NOCOUNT as `SET NOCOUNT ON` does; OFF in a list turns it off."""
+    result = run_cli("run", "-", stdin="SET NOCOUNT, XACT_ABORT ON\nCREATE TABLE t (a INT)\nINSERT INTO t VALUES (1)\n"
+                                       "GO\nDELETE FROM t\nGO\nSET XACT_ABORT, NOCOUNT OFF\nINSERT INTO t VALUES (5)")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "(1 row affected)\n"
+
+
 def test_run_duckdb_dialect_runs_statement_by_statement(tmp_path: Path) -> None:
     db = tmp_path / "duck.duckdb"
     script = "CREATE TABLE t AS SELECT 1::UTINYINT AS a;\nSELECT a FROM t;\n\nINSERT INTO t VALUES (2);\nSELECT a +;\n"

@@ -212,6 +212,24 @@ SET XACT_ABORT ON;
     assert_scores(scored(sets[0])[1], F0, F1)
 
 
+def test_several_options_in_one_set_as_ssms_writes_them(con):
+    """SSMS scripts begin `SET ANSI_NULLS, QUOTED_IDENTIFIER ON`: every option of the list takes the value."""
+    sets = run(con, """SET ANSI_NULLS, QUOTED_IDENTIFIER ON
+GO
+set nocount, xact_abort on
+""" + SETUP + "\nSET ANSI_PADDING, ANSI_WARNINGS, ARITHABORT OFF\nDECLARE @model VARBINARY(MAX) = ?\n" + SCORE, [MODEL])
+    ids, scores = scored(sets[0])
+    assert ids == IDS
+    assert_scores(scores, F0, F1)
+
+
+@pytest.mark.parametrize("options", ["FOO_BAR", "ANSI_NULLS, FOO_BAR", "FOO_BAR, QUOTED_IDENTIFIER"])
+def test_an_unknown_option_is_refused_alone_or_in_a_list(con, options):
+    with pytest.raises(sqlpredict.NotSupportedError, match=r"^line 2: SET FOO_BAR is not supported$"):
+        run(con, f"CREATE TABLE [dbo].[Ran] ([a] INT)\nSET {options} ON\n")
+    assert run(con, "SELECT table_name FROM information_schema.tables WHERE table_name = 'Ran'") == [[]]
+
+
 @pytest.mark.parametrize("level", ["READ UNCOMMITTED", "read committed"])
 def test_isolation_levels_whose_guarantee_sqlpredict_gives_are_accepted(loaded, level):
     """sqlpredict runs READ COMMITTED, which gives READ UNCOMMITTED's guarantee and more."""
