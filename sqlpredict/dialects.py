@@ -218,6 +218,36 @@ class SetOptionListMixin:
         return super()._parse_set(unset=unset, tag=tag)  # type: ignore[misc]
 
 
+class TSQLDeleteMixin:
+    """T-SQL's DELETE [TOP (n) [PERCENT]] [FROM] target [OUTPUT ...] [FROM source] [WHERE ...].
+
+    sqlglot reads OUTPUT only before the target's FROM or after WHERE, and TOP as a table name.
+    The tree is the one sqlglot builds for the forms it reads: `this` is the target, or, with a
+    FROM source, `tables` holds the target and `this` the source (tsql_dml finds the target there).
+    TOP is kept as the DELETE's `limit`, which tsql_dml turns into the rows to delete.
+    """
+
+    def _parse_delete(self) -> exp.Delete:
+        p = t.cast(t.Any, self)
+        hint = p._parse_hint()
+        top = p._parse_limit(top=True)
+        if isinstance(top, exp.Limit) and isinstance(top.args.get("limit_options"), exp.LimitOptions) \
+                and top.args["limit_options"].args.get("with_ties"):
+            p.raise_error("DELETE TOP (n) takes no WITH TIES; write DELETE TOP (n) [PERCENT] FROM ...")
+        p._match(TokenType.FROM)
+        target = p._parse_table()
+        if target is None:
+            p.raise_error("DELETE needs the table to delete from: DELETE FROM <table> ...")
+        returning = p._parse_returning()
+        source = p._parse_table(joins=True) if p._match(TokenType.FROM) else None
+        where = p._parse_where()
+        if source is not None:
+            node = exp.Delete(hint=hint, tables=[target], this=source, where=where, returning=returning, limit=top)
+        else:
+            node = exp.Delete(hint=hint, this=target, where=where, returning=returning, limit=top)
+        return p.expression(node)
+
+
 class TSQLTypesMixin:
     """T-SQL type names keep their T-SQL meaning (see spec section 1)."""
 
@@ -304,7 +334,7 @@ class TSQL(_TSQL):
         }
 
     class Parser(PredictParserMixin, OpenRowsetMixin, TSQLTypesMixin, CompoundAssignmentMixin, SetOptionListMixin,
-                 _TSQL.Parser):
+                 TSQLDeleteMixin, _TSQL.Parser):
         # T-SQL's five isolation levels: sqlglot's own table spells READ UNCOMMITTED "UNCOMITTED"
         # and lacks SNAPSHOT, so SET TRANSACTION ISOLATION LEVEL with either would not parse.
         TRANSACTION_CHARACTERISTICS = {

@@ -4,12 +4,14 @@ In SQL Server `UPDATE s SET ... FROM dbo.scores AS s JOIN ...` updates dbo.score
 `UPDATE dbo.scores SET ... FROM dbo.scores JOIN ...` updates only the rows the join keeps;
 `DELETE s FROM ...` is the same for DELETE. DuckDB reads the UPDATE texts as an update of a
 table named `s`, or of every row of scores joined once more to itself. So such statements are
-rewritten: the FROM clause, joins and WHERE as written pick the target's rows by rowid.
-"""
+rewritten: the FROM clause, joins and WHERE as written pick the target's rows by rowid. DuckDB's
+DELETE has no TOP (n) either, so DELETE TOP (n) picks its n rows the same way."""
 
 from __future__ import annotations
 
 from sqlglot import exp
+
+from .errors import NotSupportedError
 
 TARGET = "__sqlpredict_target"
 SOURCE = "__sqlpredict_source"
@@ -48,20 +50,29 @@ def _update(update: exp.Update) -> None:
 
 
 def _delete(delete: exp.Delete) -> None:
+    """DuckDB's DELETE has neither a FROM source of its own nor TOP (n): both pick the target's rows by rowid."""
+    top = delete.args.get("limit")
+    delete.set("limit", None)
     tables = delete.args.get("tables") or []
     source = delete.this
-    if len(tables) != 1 or not isinstance(source, exp.Table):
-        return
-    entry = _target_entry(tables[0], source, _cte_names(delete))
+    entry = None
+    if isinstance(source, exp.Table) and not tables:  # DELETE [FROM] t ...: the target is its own source
+        entry = source
+    elif isinstance(source, exp.Table) and len(tables) == 1:
+        entry = _target_entry(tables[0], source, _cte_names(delete))
     if entry is None:
+        if top is not None:  # dropping TOP would delete every row the WHERE keeps
+            raise NotSupportedError("DELETE TOP (n) is supported only from one table, named once in the "
+                                    "statement; pick the rows in a WHERE ... IN (SELECT TOP (n) ...) instead")
         return
     delete.set("tables", None)
-    if entry is source and not source.args.get("joins"):  # DELETE s FROM t AS s WHERE ...
+    if entry is source and not source.args.get("joins") and top is None:  # DELETE s FROM t AS s WHERE ...
         return
     rows = exp.select(_rowid(entry)).from_(source.copy())
     where = delete.args.get("where")
     if isinstance(where, exp.Where):
         rows = rows.where(where.this.copy(), copy=False)
+    rows.set("limit", top)  # TOP (n) [PERCENT] of the rows the FROM and WHERE keep, as SELECT TOP takes them
     delete.set("this", _as_target(entry))
     delete.set("where", exp.Where(this=exp.column("rowid", table=TARGET).isin(query=rows)))
 

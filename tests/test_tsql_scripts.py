@@ -1253,8 +1253,30 @@ def test_output_inserted_returns_the_identity_values_as_pyodbc_reads_them(con):
     assert run(con, "SELECT id, v FROM u ORDER BY id") == [[(1, "x"), (2, "w"), (3, "w")]]
 
 
+def test_output_deleted_returns_the_deleted_rows(con):
+    """SQL Server: DELETE ... OUTPUT DELETED.col returns the rows it deleted, FROM or no FROM, TOP (n) or not."""
+    cur = con.cursor()
+    cur.execute("CREATE TABLE u (id INT IDENTITY(1,1), v VARCHAR(10))")
+    cur.execute("INSERT INTO u (v) VALUES ('a'), ('b'), ('b'), ('c'), ('d'), ('e'), ('f'), ('g')")
+    assert cur.execute("DELETE FROM u OUTPUT DELETED.id WHERE id = ?", 1).fetchall() == [(1,)]
+    assert [d[0] for d in cur.description] == ["id"] and cur.rowcount == 1
+    cur.execute("DELETE u OUTPUT DELETED.id, DELETED.v AS [was] WHERE v = 'b'")
+    assert [d[0] for d in cur.description] == ["id", "was"] and cur.rowcount == 2
+    assert sorted(cur.fetchall()) == [(2, "b"), (3, "b")]
+    assert run(con, "DELETE FROM u OUTPUT DELETED.* WHERE id = 4") == [[(4, "c")]]
+    cur.execute("DELETE TOP (2) FROM u OUTPUT DELETED.id WHERE id > 4")
+    taken = {row[0] for row in cur.fetchall()}
+    assert len(taken) == 2 and taken <= {5, 6, 7, 8}
+    assert run(con, "SELECT id FROM u ORDER BY id") == [[(i,) for i in sorted({5, 6, 7, 8} - taken)]]
+    first = min({5, 6, 7, 8} - taken)
+    cur.execute("CREATE TABLE gone (id INT); INSERT INTO gone VALUES (?)", first)
+    assert run(con, "DELETE FROM u OUTPUT DELETED.id FROM u JOIN gone AS g ON u.id = g.id") == [[(first,)]]
+    assert run(con, "SELECT COUNT(*) FROM u") == [[(1,)]]
+
+
 @pytest.mark.parametrize("sql, error, words", [
     ("UPDATE u SET v = 'n' OUTPUT DELETED.v WHERE id = 1", sqlpredict.NotSupportedError, ["DELETED.v", "UPDATE"]),
+    ("DELETE FROM u OUTPUT INSERTED.v WHERE id = 1", sqlpredict.ProgrammingError, ["use DELETED.v"]),
     ("INSERT INTO u (v) OUTPUT DELETED.id VALUES ('n')", sqlpredict.ProgrammingError, ["use INSERTED.id"]),
     ("INSERT INTO u (v) OUTPUT INSERTED.id INTO @t VALUES ('n')", sqlpredict.NotSupportedError, ["OUTPUT ... INTO"]),
 ])
