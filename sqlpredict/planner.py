@@ -206,39 +206,79 @@ def adapt_tsql(statement: exp.Expression) -> bool:
         if _is_text(add.this) or _is_text(add.expression):
             add.replace(exp.DPipe(this=add.this, expression=add.expression, safe=True))
     for select in list(statement.find_all(exp.Select)):
-        _top_with_ties(select)
+        _top(select)
     return dropped_database
 
 
-def _top_with_ties(select: exp.Select) -> None:
-    """TOP (n) [PERCENT] WITH TIES, which DuckDB lacks, as QUALIFY rank() OVER (ORDER BY ...) <= n.
+def _top(select: exp.Select) -> None:
+    """TOP (n) WITH TIES and TOP (p) PERCENT, which DuckDB lacks or counts otherwise, as a QUALIFY.
 
-    rank() is one more than the number of rows sorted strictly before a row, so the rows it ranks
-    n or better are the first n and every row tied with the n-th: what SQL Server returns.
+    WITH TIES keeps the rows that rank() puts n or better: rank() is one more than the number of
+    rows sorted strictly before a row, so those are the first n and every row tied with the n-th,
+    what SQL Server returns. PERCENT keeps ceil(p% of the rows), as SQL Server rounds up, where
+    DuckDB's LIMIT p PERCENT rounds down; without WITH TIES the rows are numbered by row_number().
     """
     limit = select.args.get("limit")
     options = limit.args.get("limit_options") if isinstance(limit, exp.Limit) else None
-    if not (isinstance(options, exp.LimitOptions) and options.args.get("with_ties")):
+    if not isinstance(options, exp.LimitOptions):
+        return
+    ties, percent = bool(options.args.get("with_ties")), bool(options.args.get("percent"))
+    if not (ties or percent):
         return
     order = select.args.get("order")
-    if not isinstance(order, exp.Order):
+    if ties and not isinstance(order, exp.Order):
         raise ProgrammingError("The TOP N WITH TIES clause is not allowed without a corresponding ORDER BY "
                                "clause; add ORDER BY with the columns whose ties it keeps")
-    if select.args.get("distinct"):
-        raise NotSupportedError("SELECT DISTINCT TOP (n) WITH TIES is outside what sqlpredict runs; select "
-                                "DISTINCT in a derived table and take TOP (n) WITH TIES from it")
-    keys = [_order_key(ordered, select) for ordered in order.expressions]
-    rank = exp.Window(this=exp.Rank(), order=exp.Order(expressions=keys))
+    clause = "TOP (n) WITH TIES" if ties else "TOP (p) PERCENT"
+    if select.args.get("distinct"):  # DuckDB applies DISTINCT after QUALIFY, SQL Server's TOP after DISTINCT
+        raise NotSupportedError(f"SELECT DISTINCT {clause} is outside what sqlpredict runs; select "
+                                f"DISTINCT in a derived table and take {clause} from it")
+    keys = [_order_key(ordered, select, clause) for ordered in order.expressions] if order else []
+    number = exp.Window(this=exp.Rank() if ties else exp.RowNumber(),
+                        order=exp.Order(expressions=keys) if keys else None)
     count = limit.expression.copy()
-    if options.args.get("percent"):  # SQL Server rounds a percentage of rows up
-        everything = exp.Window(this=exp.Count(this=exp.Star()))
-        count = exp.func("ceil", exp.Div(this=exp.Mul(this=exp.paren(count), expression=everything),
-                                          expression=exp.Literal.number("100.0")))
+    if percent:
+        count = _percent_of_rows(count)
     select.set("limit", None)
-    select.set("qualify", exp.Qualify(this=exp.LTE(this=rank, expression=count)))
+    select.set("qualify", exp.Qualify(this=exp.LTE(this=number, expression=count)))
 
 
-def _order_key(ordered: exp.Ordered, select: exp.Select) -> exp.Ordered:
+_PERCENT_RANGE = "Percent values must be between 0 and 100"
+
+
+def _percent_of_rows(percent: exp.Expression) -> exp.Expression:
+    """ceil(p% of the rows): SQL Server converts p to float, refuses one outside 0..100, and rounds up."""
+    rows = exp.Window(this=exp.Count(this=exp.Star()))
+    count = exp.func("ceil", exp.Div(this=exp.Mul(this=exp.cast(percent.copy(), "DOUBLE"), expression=rows),
+                                     expression=exp.Literal.number(100)))
+    value = _constant_number(percent)
+    if value is not None:
+        if not 0 <= value <= 100:
+            raise ProgrammingError(f"TOP ({percent.sql(dialect='tsql')}) PERCENT: {_PERCENT_RANGE}")
+        return count
+    # a parameter or variable: its value is known only when the statement runs
+    in_range = exp.Between(this=exp.cast(percent.copy(), "DOUBLE"), low=exp.Literal.number(0),
+                           high=exp.Literal.number(100))
+    refused = exp.func("error", exp.Literal.string(f"TOP (p) PERCENT: {_PERCENT_RANGE}"))
+    return exp.Case(ifs=[exp.If(this=in_range, true=count)], default=refused)
+
+
+def _constant_number(node: exp.Expression) -> float | None:
+    """The value of a number written in the statement (`50`, `(-5)`, `33.4`), or None."""
+    while isinstance(node, exp.Paren):
+        node = node.this
+    sign = 1.0
+    if isinstance(node, exp.Neg):
+        sign, node = -1.0, node.this
+    if isinstance(node, exp.Literal) and not node.is_string:
+        try:
+            return sign * float(node.name)
+        except ValueError:
+            return None
+    return None
+
+
+def _order_key(ordered: exp.Ordered, select: exp.Select, clause: str) -> exp.Ordered:
     """An ORDER BY term as an expression a window can sort by: positions and select-list aliases resolved."""
     key = ordered.copy()
     term = key.this
@@ -246,7 +286,7 @@ def _order_key(ordered: exp.Ordered, select: exp.Select) -> exp.Ordered:
     if isinstance(term, exp.Literal) and term.is_int:
         position = int(term.name)
         if not 1 <= position <= len(items) or items[position - 1].is_star:
-            raise NotSupportedError(f"TOP (n) WITH TIES ... ORDER BY {position}: name the column instead of "
+            raise NotSupportedError(f"{clause} ... ORDER BY {position}: name the column instead of "
                                     "its position in the select list")
         key.set("this", items[position - 1].unalias().copy())
     elif isinstance(term, exp.Column) and not term.table:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+import math
 import warnings
 
 import numpy as np
@@ -916,6 +917,62 @@ ORDER BY [s]
     assert len(sets[1]) == 4
     with pytest.raises(sqlpredict.ProgrammingError, match="ORDER BY"):
         run(loaded, "SELECT TOP (1) WITH TIES [Id] FROM [dbo].[Features]")
+
+
+@pytest.mark.parametrize("rows", [1, 2, 3, 7, 10, 11])
+def test_top_percent_rounds_up_as_sql_server_does(con, rows):
+    """TOP (p) PERCENT returns ceil(p% of the rows), in SQL Server 2 of 3 rows for 50 PERCENT; DuckDB's
+    LIMIT p PERCENT rounds down. The same with ORDER BY, without, WITH TIES, a parameter and a variable."""
+    percents = [0, 1, 10, 25, 33.4, 50, 66, 99, 100]
+    script = f"CREATE TABLE dbo.r (id INT)\nINSERT INTO dbo.r SELECT i FROM range(1, {rows + 1}) AS x(i)\n"
+    for p in percents:
+        script += (f"SELECT TOP ({p}) PERCENT id FROM dbo.r ORDER BY id DESC\n"
+                   f"SELECT TOP {p} PERCENT id FROM dbo.r\n"
+                   f"SELECT TOP ({p}) PERCENT WITH TIES id FROM dbo.r ORDER BY id\n"
+                   "SELECT TOP (?) PERCENT id FROM dbo.r ORDER BY id\n"
+                   f"DECLARE @p{percents.index(p)} FLOAT = {p}\n"
+                   f"SELECT TOP (@p{percents.index(p)}) PERCENT id FROM dbo.r ORDER BY id\n")
+    sets = run(con, script, percents)
+    for i, p in enumerate(percents):
+        count = math.ceil(p * rows / 100)
+        first = list(range(1, count + 1))
+        ordered, unordered, ties, parameter, variable = sets[5 * i:5 * i + 5]
+        assert [r[0] for r in ordered] == list(range(rows, rows - count, -1)), (p, rows)
+        assert len(unordered) == count and len(set(unordered)) == count, (p, rows)
+        assert [r[0] for r in ties] == first and [r[0] for r in parameter] == first, (p, rows)
+        assert [r[0] for r in variable] == first, (p, rows)
+
+
+def test_top_percent_of_predict_rounds_up_and_delete_top_percent_too(loaded):
+    """30 PERCENT of the 4 scored rows is 2 (1.2 rounded up), as SQL Server returns; DELETE TOP (p) PERCENT
+    deletes as many."""
+    sets = run(loaded, """
+SELECT TOP (30) PERCENT d.[Id], p.[score]
+FROM PREDICT(MODEL = (SELECT data FROM models WHERE id = 1), DATA = [dbo].[Features] AS d) WITH ([score] FLOAT) AS p
+ORDER BY d.[Id]
+DELETE TOP (30) PERCENT FROM [dbo].[Features] OUTPUT DELETED.[Id]
+SELECT COUNT(*) FROM [dbo].[Features]
+""")
+    ids, scores = scored(sets[0])
+    assert ids == IDS[:2]
+    assert_scores(scores, F0[:2], F1[:2])
+    assert len(sets[1]) == 2 and sets[2] == [(2,)]
+
+
+@pytest.mark.parametrize("script, params", [
+    ("SELECT TOP (150) PERCENT [Id] FROM [dbo].[Features]", None),
+    ("SELECT TOP (-1) PERCENT WITH TIES [Id] FROM [dbo].[Features] ORDER BY [Id]", None),
+    ("SELECT TOP (?) PERCENT [Id] FROM [dbo].[Features]", [100.5]),
+])
+def test_top_percent_outside_0_to_100_is_refused(loaded, script, params):
+    with pytest.raises(sqlpredict.ProgrammingError, match="Percent values must be between 0 and 100"):
+        run(loaded, script, params)
+
+
+def test_select_distinct_top_percent_is_refused_not_miscounted(loaded):
+    """DuckDB applies DISTINCT after the QUALIFY that counts the percentage; SQL Server counts distinct rows."""
+    with pytest.raises(sqlpredict.NotSupportedError, match="derived table"):
+        run(loaded, "SELECT DISTINCT TOP (50) PERCENT [f0] FROM [dbo].[Features]")
 
 
 def test_offset_fetch_pages_as_sql_server_does(loaded):
