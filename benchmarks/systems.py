@@ -26,10 +26,11 @@ import pyarrow as pa
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from models import make_session, providers  # noqa: E402
-from workloads import (HAND, HAND_ALL, PANDAS, PLAIN, PLAIN_INPUTS, PREDICT, PREDICT_ALL,  # noqa: E402
-                       PREDICT_NO_PREFETCH, PREDICT_SPIN, UDF, Output, Workload)
+from workloads import (HAND, HAND_ALL, HAND_BIG, PANDAS, PLAIN, PLAIN_INPUTS, PREDICT, PREDICT_64K,  # noqa: E402
+                       PREDICT_ALL, PREDICT_NO_PREFETCH, PREDICT_SPIN, UDF, Output, Workload)
 
-BATCH_ROWS = 65536  # the hand loop's batch, the same as sqlpredict's default batch_size
+BATCH_ROWS = 65536  # the hand loop's batch, as issue 5 defines it ("Arrow batches of 64K")
+BIG_BATCH_ROWS = 122_880  # sqlpredict's default batch_size (stream.DEFAULT_BATCH_SIZE)
 SINK = "scored"  # name of the registered reader the hand-written systems write from
 
 
@@ -123,7 +124,7 @@ def _finish(db, w: Workload, sql: str):
 
 
 def system_predict(job: dict, w: Workload, all_then_filter: bool = False, prefetch: bool = True,
-                   spin: bool = False) -> System:
+                   spin: bool = False, batch_size: int | None = None) -> System:
     """sqlpredict: one SQL statement, results written by DuckDB itself."""
     import sqlpredict
 
@@ -131,7 +132,8 @@ def system_predict(job: dict, w: Workload, all_then_filter: bool = False, prefet
     if spin:
         _spin_wait_on()
 
-    con = sqlpredict.connect(job["db"], dialect="duckdb", autocommit=True, providers=providers())
+    sized = {} if batch_size is None else {"batch_size": batch_size}
+    con = sqlpredict.connect(job["db"], dialect="duckdb", autocommit=True, providers=providers(), **sized)
     cur = con.cursor()
     limit_memory(cur, w)
     model = read_model(job, w.model)
@@ -188,7 +190,7 @@ def system_plain_select(job: dict, w: Workload, read_inputs: bool = False) -> Sy
     return System(prepare, cur.execute, con.close)
 
 
-def system_hand_loop(job: dict, w: Workload, all_then_filter: bool = False) -> System:
+def system_hand_loop(job: dict, w: Workload, all_then_filter: bool = False, batch_rows: int = BATCH_ROWS) -> System:
     """Read Arrow batches on one connection, score each with onnxruntime, write through a registered reader."""
     import duckdb
 
@@ -213,7 +215,7 @@ def system_hand_loop(job: dict, w: Workload, all_then_filter: bool = False) -> S
         sql = sink_sql(wl, target, final)
 
         def run(_: int):
-            source = reader_con.sql(select).to_arrow_reader(BATCH_ROWS)
+            source = reader_con.sql(select).to_arrow_reader(batch_rows)
             db.register(SINK, pa.RecordBatchReader.from_batches(schema, scored(source)))
             try:
                 return _finish(db, wl, sql)
@@ -304,6 +306,8 @@ SYSTEMS = {
     PLAIN_INPUTS: lambda job, w: system_plain_select(job, w, read_inputs=True),
     PREDICT_NO_PREFETCH: lambda job, w: system_predict(job, w, prefetch=False),
     PREDICT_SPIN: lambda job, w: system_predict(job, w, spin=True),
+    PREDICT_64K: lambda job, w: system_predict(job, w, batch_size=BATCH_ROWS),
+    HAND_BIG: lambda job, w: system_hand_loop(job, w, batch_rows=BIG_BATCH_ROWS),
 }
 
 

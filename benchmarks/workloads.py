@@ -23,6 +23,8 @@ PLAIN = "plain_select"
 PLAIN_INPUTS = "plain_select_inputs"
 PREDICT_NO_PREFETCH = "predict_no_prefetch"
 PREDICT_SPIN = "predict_spin"
+PREDICT_64K = "predict_64k"
+HAND_BIG = "hand_big_batches"
 MAIN_SYSTEMS = [HAND, PREDICT, UDF, PANDAS]
 
 SYSTEM_LABELS = {
@@ -36,6 +38,8 @@ SYSTEM_LABELS = {
     PLAIN_INPUTS: "same SELECT without PREDICT, reading the inputs",
     PREDICT_NO_PREFETCH: "PREDICT, prefetch off",
     PREDICT_SPIN: "PREDICT, onnxruntime spin-wait on",
+    PREDICT_64K: "PREDICT, 65,536-row batches",
+    HAND_BIG: "hand loop, 122,880-row batches",
 }
 
 
@@ -107,16 +111,16 @@ def workloads(sizes: Sizes, work: str) -> list[Workload]:
     tenth_parquet = parquet_source(work, "big_tenth.parquet")
     return [
         Workload("a", "linear regression, 8 inputs", "linear", "linear", "big", sizes.big, SCORE,
-                 MAIN_SYSTEMS + [PLAIN, PLAIN_INPUTS, PREDICT_NO_PREFETCH, PREDICT_SPIN]),
+                 MAIN_SYSTEMS + [PLAIN, PLAIN_INPUTS, PREDICT_NO_PREFETCH, PREDICT_SPIN, PREDICT_64K, HAND_BIG]),
         Workload("b", "random forest, 100 trees depth 8", "forest", "forest", "mid", sizes.mid, VARIABLE,
-                 MAIN_SYSTEMS + [PREDICT_NO_PREFETCH, PREDICT_SPIN]),
+                 MAIN_SYSTEMS + [PREDICT_NO_PREFETCH, PREDICT_SPIN, PREDICT_64K]),
         Workload("c", "classifier, label + probabilities", "classifier", "classifier", "mid", sizes.mid, CLASSES,
-                 MAIN_SYSTEMS + [PREDICT_SPIN]),
+                 MAIN_SYSTEMS + [PREDICT_SPIN, PREDICT_64K, HAND_BIG]),
         Workload("d", "(b) WHERE d.f0 < 0.01", "forest", "forest", "mid", sizes.mid, VARIABLE,
                  MAIN_SYSTEMS + [PREDICT_ALL, HAND_ALL], filter="f0 < 0.01"),
         Workload("e", "(a) from read_parquet", "linear", "linear", big_parquet, sizes.big, SCORE, MAIN_SYSTEMS),
         Workload("f", "(a) model fixed at batch 1", "linear_batch1", "linear_batch1_relaxed", "mid", sizes.mid,
-                 SCORE, MAIN_SYSTEMS),
+                 SCORE, MAIN_SYSTEMS + [PREDICT_64K]),
         Workload("g", f"(a) over {sizes.small:,} rows, {sizes.repeat} queries", "linear", "linear", "small",
                  sizes.small, SCORE, MAIN_SYSTEMS + [PLAIN], repeat=sizes.repeat),
         # Memory flatness of (a): peak RSS at a tenth of the rows against all of them.

@@ -30,6 +30,7 @@ if t.TYPE_CHECKING:
 from .catalog import KIND_WORDS, Catalog, raise_exists
 from .planner import PlanContext, PreparedStatement, prepare, adapt_tsql
 from .sessions import DEFAULT_CACHE_BYTES, SessionCache, resolve_providers
+from .stream import DEFAULT_BATCH_SIZE
 from .tsql import BatchRunner, check_marker_count, marker_count
 from . import values
 
@@ -44,7 +45,7 @@ _shared_cache = SessionCache(DEFAULT_CACHE_BYTES)
 
 
 def connect(database: str = ":memory:", *, dialect: str = "tsql", providers: list[str] | None = None,
-            null_inputs: str = "propagate", autocommit: bool = False, batch_size: int = 65536,
+            null_inputs: str = "propagate", autocommit: bool = False, batch_size: int = DEFAULT_BATCH_SIZE,
             read_only: bool = False, threads: int | None = None,
             session_cache_bytes: int | None = None) -> Connection:
     """Open a DuckDB database (a file path or ":memory:") that runs PREDICT.
@@ -72,7 +73,7 @@ class ResultSet:
 
 class Connection:
     def __init__(self, database: str = ":memory:", *, dialect: str = "tsql", providers: list[str] | None = None,
-                 null_inputs: str = "propagate", autocommit: bool = False, batch_size: int = 65536,
+                 null_inputs: str = "propagate", autocommit: bool = False, batch_size: int = DEFAULT_BATCH_SIZE,
                  read_only: bool = False, threads: int | None = None,
                  session_cache_bytes: int | None = None) -> None:
         _check_arguments(dialect, null_inputs, batch_size, threads, session_cache_bytes)

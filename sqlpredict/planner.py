@@ -30,7 +30,7 @@ from .binding import Binding, bind
 from .dialects import PredictSource, to_duckdb
 from .errors import DataError, Error, NotSupportedError, ProgrammingError, from_duckdb
 from .sessions import SessionCache
-from .stream import PredictStream, StaticRelation
+from .stream import DEFAULT_BATCH_SIZE, PredictStream, StaticRelation
 from .tsql_casts import adapt_conversions
 from .tsql_dml import adapt_dml_targets
 from .tsql_numbers import adapt_integer_results, catalog_types
@@ -50,7 +50,7 @@ class PlanContext:
     cache: SessionCache
     providers: tuple[str, ...]
     null_inputs: str = "propagate"
-    batch_size: int = 65536
+    batch_size: int = DEFAULT_BATCH_SIZE
     threads: int | None = None
     progress: t.Callable[[int], None] | None = None
     can_stream: bool = True  # False while the transaction holds uncommitted writes

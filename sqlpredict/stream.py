@@ -32,6 +32,11 @@ from .errors import OperationalError, from_duckdb
 from .scoring import Scorer
 from .sessions import CompiledModel
 
+# Rows per batch, unless connect(batch_size=...) says otherwise: DuckDB's row group size
+# (60 vectors of 2,048 rows). Against 65,536 it cut (a) by about 9% and (c) by about 13% in
+# benchmarks/ (fewer hand-offs between DuckDB, the worker threads and onnxruntime), for a
+# few MB more in flight: see benchmarks/README.md, "Large batches".
+DEFAULT_BATCH_SIZE = 122_880
 
 class PredictStream:
     """One PREDICT's scored rows: DATA's columns, then the outputs."""

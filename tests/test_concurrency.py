@@ -246,6 +246,30 @@ def test_many_batches_score_exactly_with_and_without_read_ahead(path, prefetch, 
     con.close()
 
 
+@pytest.mark.parametrize("path", ["streaming", "on_connection"])
+def test_default_batches_score_exactly(path, monkeypatch):
+    """connect()'s own batch size, over enough rows for the workers to start (3.3 default batches)."""
+    started = started_threads(monkeypatch)
+    con = sqlpredict.connect(dialect="duckdb", autocommit=path == "streaming")
+    rows = 3 * con.batch_size + 40_000
+    model = onnx_models.linear(weights=(0.25, -2.0), bias=3.0)
+    cur = con.cursor()
+    cur.execute("CREATE TABLE src AS SELECT i AS id, CAST(sin(i) * 100 AS REAL) AS f0, "
+                f"CAST(cos(i) * 10 AS REAL) AS f1 FROM range({rows}) r(i)")
+    if path == "on_connection":  # uncommitted rows: DATA is scored on the user's connection first
+        cur.execute("INSERT INTO src VALUES (-1, 1.0, 2.0)")
+    table = cur.execute("SELECT d.id, d.f0, d.f1, p.score FROM PREDICT(MODEL = ?, DATA = src AS d) "
+                        "WITH (score REAL) AS p ORDER BY d.id", [model]).fetch_arrow_table()
+    f0, f1 = (table.column(c).to_numpy().reshape(-1, 1) for c in ("f0", "f1"))
+    direct = onnx_models.run_direct(model, {"f0": f0, "f1": f1})[0].reshape(-1)
+    assert table.num_rows == rows + (path == "on_connection")
+    assert np.array_equal(table.column("id").to_numpy(), np.arange(-1 if path == "on_connection" else 0, rows))
+    assert np.array_equal(table.column("score").to_numpy(), direct)
+    assert "sqlpredict-read" in started  # the batches were read ahead
+    assert live_workers() == []
+    con.close()
+
+
 def test_a_one_batch_query_starts_no_thread(monkeypatch):
     started = started_threads(monkeypatch)
     con = ahead_connection("streaming")
