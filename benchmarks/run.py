@@ -401,7 +401,8 @@ def write_chart(path: str, records: list[dict], meta: dict) -> None:
     main = [r for r in records if r["section"] == "main" and "error" not in r]
     keys = list(dict.fromkeys(r["workload"] for r in main))
     systems = list(dict.fromkeys(r["system"] for r in main))
-    colors = {s: plt.get_cmap("tab10")(i) for i, s in enumerate(systems)}
+    palette = plt.get_cmap("tab20").colors  # 20 distinct colours: more systems than tab10 has
+    colors = {s: palette[(2 * i) % 20 + (2 * i) // 20] for i, s in enumerate(systems)}
     fig, ax = plt.subplots(figsize=(13, 6))
     for j, key in enumerate(keys):
         present = [r for r in main if r["workload"] == key]
