@@ -202,14 +202,25 @@ class SetOptionListMixin:
     is accepted or refused as it is on its own.
     """
 
+    # SET STATISTICS IO, TIME ON: what SQL Server reports after each statement; sqlpredict reports none.
+    STATISTICS_KINDS = {"IO", "TIME", "PROFILE", "XML"}
+
     def _parse_set(self, unset: bool = False, tag: bool = False) -> exp.Expression:
         p = t.cast(t.Any, self)
         index = p._index
+        statistics = p._curr is not None and p._curr.text.upper() == "STATISTICS"
+        if statistics:
+            p._advance()
         names = [p._parse_id_var(any_token=False)]
         while names[-1] is not None and p._match(TokenType.COMMA):
             names.append(p._parse_id_var(any_token=False))
         value = p._curr
-        if len(names) > 1 and all(names) and value and value.text.upper() in ("ON", "OFF") and not p._next:
+        on_off = all(names) and value is not None and value.text.upper() in ("ON", "OFF") and not p._next
+        if statistics and on_off and all(n.name.upper() in self.STATISTICS_KINDS for n in names):
+            p._advance()
+            item = exp.SetItem(this=exp.EQ(this=exp.column("STATISTICS"), expression=exp.var(value.text)))
+            return p.expression(exp.Set(expressions=[p.expression(item)], unset=unset, tag=tag))
+        if not statistics and len(names) > 1 and on_off:
             p._advance()
             items = [p.expression(exp.SetItem(this=exp.EQ(this=exp.column(name), expression=exp.var(value.text))))
                      for name in names]

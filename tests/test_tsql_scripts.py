@@ -224,6 +224,18 @@ set nocount, xact_abort on
     assert_scores(scores, F0, F1)
 
 
+def test_set_statistics_is_accepted_and_reports_nothing(con):
+    """Tuning scripts start `SET STATISTICS IO, TIME ON`: SQL Server then prints costs, sqlpredict prints none."""
+    sets = run(con, "SET STATISTICS IO ON\nSET STATISTICS IO, TIME ON\n" + SETUP
+               + "\nDECLARE @model VARBINARY(MAX) = ?\n" + SCORE + "\nSET STATISTICS TIME, IO OFF\n", [MODEL])
+    assert len(sets) == 1
+    ids, scores = scored(sets[0])
+    assert ids == IDS
+    assert_scores(scores, F0, F1)
+    with pytest.raises(sqlpredict.NotSupportedError, match="SET STATISTICS BOGUS ON"):
+        run(con, "SET STATISTICS BOGUS ON\n")
+
+
 @pytest.mark.parametrize("options", ["FOO_BAR", "ANSI_NULLS, FOO_BAR", "FOO_BAR, QUOTED_IDENTIFIER"])
 def test_an_unknown_option_is_refused_alone_or_in_a_list(con, options):
     with pytest.raises(sqlpredict.NotSupportedError, match=r"^line 2: SET FOO_BAR is not supported$"):
