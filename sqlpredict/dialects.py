@@ -364,6 +364,11 @@ class TSQL(_TSQL):
 
 
 class DuckDB(_DuckDB):
+    class Tokenizer(_DuckDB.Tokenizer):
+        # `?::VARCHAR` is DuckDB's cast of a `?` marker; sqlglot reads `?::` as one token,
+        # Databricks' try-cast operator, and then finds no value before it.
+        KEYWORDS = {text: kind for text, kind in _DuckDB.Tokenizer.KEYWORDS.items() if text != "?::"}
+
     class Parser(PredictParserMixin, _DuckDB.Parser):
         pass
 

@@ -632,6 +632,54 @@ def test_a_wrong_number_of_values_is_refused_before_anything_runs(dialect):
     assert cur.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'made_early'").fetchall() == [(0,)]
 
 
+@pytest.fixture
+def duck():
+    """A DuckDB-dialect connection with t(f0, f1, name) and the linear model's direct score for each name."""
+    con = sqlpredict.connect(dialect="duckdb", autocommit=True)
+    cur = con.cursor()
+    cur.execute("CREATE TABLE t AS SELECT i::REAL AS f0, (i*2)::REAL AS f1, 'x'||i AS name FROM range(5) r(i)")
+    names, f0, f1 = zip(*cur.execute("SELECT name, f0, f1 FROM t ORDER BY name").fetchall())
+    scores = run_direct(MODEL, {
+        "f0": np.array(f0, dtype=np.float32).reshape(-1, 1),
+        "f1": np.array(f1, dtype=np.float32).reshape(-1, 1),
+    })[0].ravel().astype(np.float64)
+    yield con, dict(zip(names, scores.tolist()))
+    con.close()
+
+
+DUCK_PREDICT = "PREDICT(MODEL = {model}, DATA = {data} AS d) WITH (score REAL) AS p"
+
+
+@pytest.mark.parametrize("sql, params, names, extra", [
+    ("SELECT d.name, p.score FROM {p} WHERE d.name = ?::VARCHAR", [MODEL, "x1"], ["x1"], ()),
+    ("SELECT d.name, p.score, CAST(? AS INT) FROM {p} WHERE d.name = ?", ["7", MODEL, "x2"], ["x2"], (7,)),
+    ("SELECT d.name, p.score, ?::INT FROM {p} WHERE d.name = ?::VARCHAR", ["8", MODEL, "x3"], ["x3"], (8,)),
+    ("SELECT d.name, p.score FROM {in_data} ORDER BY d.name", [MODEL, "2"], ["x3", "x4"], ()),
+])
+def test_a_cast_marker_in_the_duckdb_dialect_reads_next_to_predict(duck, sql, params, names, extra):
+    """`?::TYPE` is DuckDB's cast of a marker; it binds the next value wherever it stands, DATA included."""
+    con, scores = duck
+    sql = sql.format(p=DUCK_PREDICT.format(model="?", data="t"),
+                     in_data=DUCK_PREDICT.format(model="?", data="(SELECT * FROM t WHERE f0 > ?::REAL)"))
+    rows = con.cursor().execute(sql, params).fetchall()
+    assert rows == [(name, scores[name], *extra) for name in names]
+
+
+@pytest.mark.parametrize("stored_view", [False, True])
+def test_a_cast_marker_in_the_duckdb_dialect_reads_without_predict(duck, stored_view):
+    """With a stored PREDICT view, every statement is read by sqlglot: `?::` must read there too."""
+    con, scores = duck
+    cur = con.cursor()
+    if stored_view:
+        cur.execute("CREATE TABLE models AS SELECT ?::BLOB AS data", [MODEL])
+        cur.execute("CREATE VIEW v AS SELECT d.name, p.score FROM "
+                    + DUCK_PREDICT.format(model="(SELECT data FROM models)", data="t"))
+    assert cur.execute("SELECT ?::VARCHAR, CAST(? AS INT), ?::INT", [1, "2", "3"]).fetchall() == [("1", 2, 3)]
+    if stored_view:
+        rows = cur.execute("SELECT name, score FROM v WHERE name = ?::VARCHAR", ["x4"]).fetchall()
+        assert rows == [("x4", scores["x4"])]
+
+
 FORCED_CUDA = r'''
 import sys, warnings
 sys.path.insert(0, sys.argv[1])
