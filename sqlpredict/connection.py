@@ -22,16 +22,16 @@ import pyarrow as pa
 from sqlglot import exp
 from sqlglot.errors import ParseError, TokenError
 
-from .dialects import DIALECTS, PredictSource, parse, to_duckdb
+from .dialects import DIALECTS, PredictSource, mixes_markers, parse, to_duckdb
 from .errors import Error, InterfaceError, NotSupportedError, ProgrammingError, from_duckdb, parse_error_text
 
 if t.TYPE_CHECKING:
     from .cursor import Cursor
 from .catalog import KIND_WORDS, Catalog, raise_exists
-from .planner import PlanContext, PreparedStatement, prepare, adapt_tsql
+from .planner import PlanContext, PreparedStatement, mixed_markers_error, number_markers, prepare, adapt_tsql
 from .sessions import DEFAULT_CACHE_BYTES, SessionCache, resolve_providers
 from .stream import DEFAULT_BATCH_SIZE
-from .tsql import BatchRunner, check_marker_count, marker_count
+from .tsql import BatchRunner, check_marker_count
 from . import values
 
 NULL_POLICIES = ("propagate", "error")
@@ -233,7 +233,7 @@ class Connection:
             if self.dialect == "tsql":
                 return BatchRunner(self).run(operation, params)
             statements = self._split(operation)
-            check_marker_count(sum(count for _, count in statements), params)
+            check_marker_count(sum(count for _, count in statements), params, markers="? or distinct $n")
             return [self._run_statement(statement, params) for statement, _ in statements]
 
     def call_procedure(self, name: str, params: t.Sequence[t.Any]) -> tuple[list[ResultSet], list[t.Any]]:
@@ -274,10 +274,13 @@ class Connection:
                         pass
 
     def _split(self, operation: str) -> list[tuple[exp.Expression | str, int]]:
-        """DuckDB SQL as statements and their `?` counts: sqlglot trees where PREDICT or a stored view
-        needs planning, else DuckDB's own text (its parser counts the markers, not '?' inside strings)."""
+        """DuckDB SQL as statements and the values each takes: sqlglot trees where PREDICT or a stored
+        view needs planning, else DuckDB's own text (its parser counts the markers, not '?' inside
+        strings, and `$n` as one value however often it appears)."""
         if not _PREDICT_WORD.search(operation) and not self.catalog.objects("VIEW"):
             assert self._db is not None
+            if "?" in operation and "$" in operation and mixes_markers(operation):
+                raise mixed_markers_error()  # as it is next to PREDICT, where DuckDB 2.0 would take it
             try:
                 return [(s.query, len(s.named_parameters)) for s in self._db.extract_statements(operation)]
             except duckdb.Error as exc:
@@ -286,7 +289,13 @@ class Connection:
             trees = parse(self.dialect, operation)
         except (ParseError, TokenError) as exc:
             raise ProgrammingError(parse_error_text(exc)) from exc
-        return [(tree, marker_count(tree)) for tree in trees]
+        statements: list[tuple[exp.Expression | str, int]] = []
+        offset = 0
+        for tree in trees:
+            count = number_markers(tree, offset)
+            statements.append((tree, count))
+            offset += count
+        return statements
 
     def _run_statement(self, statement: exp.Expression | str, params: t.Sequence[t.Any]) -> ResultSet:
         assert self._db is not None

@@ -18,6 +18,7 @@ from sqlglot.errors import ParseError, TokenError
 from .connection import Connection, ResultSet
 from .dialects import PredictSource, parse
 from .errors import InterfaceError, NotSupportedError, ProgrammingError
+from .planner import number_markers
 from .values import to_rows
 
 _CHUNK_ROWS = 1024
@@ -299,11 +300,15 @@ def _bulk_plan(connection: Connection, operation: str) -> tuple[exp.Insert, int]
         return None
     if insert.find(PredictSource) or insert.find(exp.Parameter):
         return None  # PREDICT and T-SQL @variables take the ordinary path, row by row
+    try:
+        count = number_markers(insert, 0) if connection.dialect == "duckdb" else None  # DuckDB's $n too
+    except ProgrammingError:
+        return None  # the ordinary path reports it, as execute would
     markers = [ph for ph in insert.find_all(exp.Placeholder) if "index" in ph.meta]
     inside = [ph for ph in values.find_all(exp.Placeholder) if "index" in ph.meta]
     if not markers or len(inside) != len(markers):
         return None
-    return insert, len(markers)
+    return insert, len(markers) if count is None else count
 
 
 def _check_rows(rows: list[t.Any], markers: int) -> None:

@@ -15,6 +15,7 @@ import typing as t
 from sqlglot import exp
 from sqlglot.dialects.duckdb import DuckDB as _DuckDB
 from sqlglot.dialects.tsql import TSQL as _TSQL
+from sqlglot.errors import TokenError
 from sqlglot.tokens import TokenType
 
 from .tsql_casts import character_length, sized
@@ -425,6 +426,27 @@ def to_duckdb(node: exp.Expression, copy: bool = True) -> str:
     first; `copy=False` skips that for a tree that is not used again.
     """
     return DuckDB().generate(node, copy=copy, identify=False)
+
+
+def mixes_markers(sql: str) -> bool:
+    """Whether one statement of DuckDB SQL uses both `?` and `$n` markers (strings and comments
+    are not read for them). Text the tokenizer cannot read is left to DuckDB to report."""
+    try:
+        tokens = DuckDB().tokenize(sql)
+    except TokenError:
+        return False
+    kinds: set[str] = set()
+    for token, after in zip(tokens, [*tokens[1:], None]):
+        if token.token_type == TokenType.SEMICOLON:
+            kinds = set()
+        elif token.token_type == TokenType.PLACEHOLDER:
+            kinds.add("?")
+        elif token.token_type == TokenType.PARAMETER and after is not None and after.token_type == TokenType.NUMBER \
+                and after.start == token.end + 1:
+            kinds.add("$")
+        if len(kinds) == 2:
+            return True
+    return False
 
 
 def quote_identifier(name: str, dialect: t.Any) -> str:

@@ -86,16 +86,69 @@ def placeholders(node: exp.Expression) -> list[exp.Placeholder]:
     return [p for p in node.find_all(exp.Placeholder) if "index" in p.meta]
 
 
-def render(node: exp.Expression, params: t.Sequence[t.Any], last_use: bool = False) -> tuple[str, list[t.Any]]:
-    """DuckDB SQL for a tree, with its `?` renumbered `$n` and their values in order.
+def number_markers(tree: exp.Expression, offset: int) -> int:
+    """Give each marker of a DuckDB-dialect statement the index of its value; how many values it takes.
 
+    The statement takes the values after the `offset` that earlier statements took. Its `?` take
+    them in order; DuckDB's `$n` takes the n-th, each time it appears, so the statement takes as
+    many as its highest n. As in DuckDB, no number may be left out. DuckDB 2.0 gives a `?` the
+    number after the highest `$n` before it (so in `?, $1` both are the first value); here one
+    statement may not use both, as that is more often a slip than meant.
+    """
+    plain = sorted(placeholders(tree), key=lambda ph: ph.meta["index"])  # the parser numbered them in order
+    numbered: list[tuple[int, exp.Placeholder]] = []
+    for ph in tree.find_all(exp.Placeholder):
+        name = ph.this.name if isinstance(ph.this, exp.Expression) else ph.this
+        if "index" in ph.meta or name is None:
+            continue
+        if not str(name).isdigit():
+            raise ProgrammingError(
+                f"the named parameter ${name} is not supported: parameters are a list of values; "
+                f"write $1, $2, ... for their positions, or ?"
+            )
+        if int(name) < 1:
+            raise ProgrammingError(f"parameter ${name}: numbered parameters start at $1")
+        numbered.append((int(name), ph))
+    if plain and numbered:
+        raise mixed_markers_error()
+    for position, ph in enumerate(plain):
+        ph.meta["index"] = offset + position
+    if not numbered:
+        return len(plain)
+    used = {number for number, _ in numbered}
+    missing = sorted(set(range(1, max(used) + 1)) - used)
+    if missing:
+        raise ProgrammingError(
+            f"the statement uses ${max(used)} but not ${missing[0]}: numbered parameters "
+            f"are $1 to ${max(used)}, each used at least once, with as many values"
+        )
+    for number, ph in numbered:
+        ph.meta["index"] = offset + number - 1
+    return max(used)
+
+
+def mixed_markers_error() -> ProgrammingError:
+    return ProgrammingError(
+        "the statement uses both ? and $n parameter markers: use one kind in a statement, "
+        "? for each value in turn or $1, $2, ... for the values by position"
+    )
+
+
+def render(node: exp.Expression, params: t.Sequence[t.Any], last_use: bool = False) -> tuple[str, list[t.Any]]:
+    """DuckDB SQL for a tree, with its markers renumbered `$n` and their values in order.
+
+    A value used twice (`$1` written twice) is passed once, as DuckDB's own `$1` is one parameter.
     Values are always passed to DuckDB as parameters, never spliced into text.
     With `last_use`, the tree is not copied first (the generator may change it).
     """
     values = []
-    for number, ph in enumerate(placeholders(node), start=1):
-        ph.meta["dollar"] = number
-        values.append(params[ph.meta["index"]])
+    numbers: dict[int, int] = {}
+    for ph in placeholders(node):
+        index = ph.meta["index"]
+        if index not in numbers:
+            numbers[index] = len(numbers) + 1
+            values.append(params[index])
+        ph.meta["dollar"] = numbers[index]
     return to_duckdb(node, copy=not last_use), values
 
 

@@ -130,9 +130,12 @@ def marker_count(tree: exp.Expression) -> int:
     return sum(1 for p in tree.find_all(exp.Placeholder) if "index" in p.meta and "variable" not in p.meta)
 
 
-def check_marker_count(used: int, params: t.Sequence[t.Any]) -> None:
+def check_marker_count(used: int, params: t.Sequence[t.Any], markers: str = "?") -> None:
+    """`markers` names the kinds the dialect reads (`$n` counts once however often it appears)."""
     if used != len(params):
-        raise ProgrammingError(f"the statement has {used} parameter markers (?) but {len(params)} values were given")
+        raise ProgrammingError(
+            f"the statement has {used} parameter markers ({markers}) but {len(params)} values were given"
+        )
 
 
 def bind_variables(tree: exp.Expression, variables: Variables, params: list[t.Any], line: int) -> None:

@@ -680,6 +680,67 @@ def test_a_cast_marker_in_the_duckdb_dialect_reads_without_predict(duck, stored_
         assert rows == [("x4", scores["x4"])]
 
 
+@pytest.mark.parametrize("sql, params, names, extra", [
+    ("SELECT d.name, p.score FROM {p} WHERE d.name = $2", [MODEL, "x1"], ["x1"], ()),
+    ("SELECT d.name, p.score FROM {p} WHERE d.name = $1::VARCHAR", ["x3", MODEL], ["x3"], ()),  # MODEL = $2
+    ("SELECT d.name, p.score, $2 FROM {in_data} WHERE d.name = $2 OR d.name = $4 ORDER BY d.name",
+     [MODEL, "x1", 3, "x2"], ["x1", "x2"], ("x1",)),
+    ("SELECT d.name, p.score FROM {in_data} WHERE d.name <> $2 AND d.f0 < $3 ORDER BY d.name",
+     [MODEL, "x0", 3], ["x1", "x2"], ()),
+])
+def test_numbered_markers_in_the_duckdb_dialect_take_their_values_next_to_predict(duck, sql, params, names, extra):
+    """DuckDB's `$n` is the n-th value, wherever and however often it stands: MODEL, DATA and WHERE."""
+    con, scores = duck
+    model = "$2" if "$1::VARCHAR" in sql else "$1"
+    sql = sql.format(p=DUCK_PREDICT.format(model=model, data="t"),
+                     in_data=DUCK_PREDICT.format(model="$1", data="(SELECT * FROM t WHERE f0 < $3)"))
+    rows = con.cursor().execute(sql, params).fetchall()
+    assert rows == [(name, scores[name], *extra) for name in names]
+
+
+@pytest.mark.parametrize("stored_view", [False, True])
+def test_numbered_markers_in_the_duckdb_dialect_without_predict(duck, stored_view):
+    con, scores = duck
+    cur = con.cursor()
+    if stored_view:  # every statement is then read by sqlglot, not by DuckDB alone
+        cur.execute("CREATE TABLE models AS SELECT $1::BLOB AS data", [MODEL])
+        cur.execute("CREATE VIEW v AS SELECT d.name, p.score FROM "
+                    + DUCK_PREDICT.format(model="(SELECT data FROM models)", data="t"))
+        assert cur.execute("SELECT name, score FROM v WHERE name = $1 OR name = $1", ["x2"]).fetchall() \
+            == [("x2", scores["x2"])]
+    assert cur.execute("SELECT $2, $1, $2", [1, "b"]).fetchall() == [("b", 1, "b")]
+
+
+def test_numbered_markers_in_executemany_with_predict(duck):
+    con, scores = duck
+    cur = con.cursor()
+    cur.execute("CREATE TABLE r (name VARCHAR, score REAL, again VARCHAR)")
+    cur.executemany("INSERT INTO r SELECT d.name, p.score, $2 FROM "
+                    + DUCK_PREDICT.format(model="$1", data="t") + " WHERE d.name = $2",
+                    [[MODEL, "x1"], [MODEL, "x4"]])
+    cur.executemany("INSERT INTO r VALUES ($1, $2, $1)", [["y", 1.5], ["z", 2.5]])  # the bulk path
+    assert cur.execute("SELECT * FROM r ORDER BY name").fetchall() == [
+        ("x1", scores["x1"], "x1"), ("x4", scores["x4"], "x4"), ("y", 1.5, "y"), ("z", 2.5, "z")]
+
+
+@pytest.mark.parametrize("sql, params, message", [
+    ("SELECT d.name FROM {p} WHERE d.name = ?", [MODEL, "x1"], r"both \? and \$n"),
+    ("SELECT ?, $1", [1], r"both \? and \$n"),
+    ("INSERT INTO t (name) VALUES ($1), (?)", ["a", "b"], r"both \? and \$n"),
+    ("SELECT d.name FROM {p} WHERE d.name = $2", [MODEL, "x1", "x2"], r"2 parameter markers .*3 values"),
+    ("SELECT d.name FROM {p} WHERE d.name = $3", [MODEL, "x1", "x2"], r"uses \$3 but not \$2"),
+    ("SELECT d.name FROM {p} WHERE d.name = $3", [MODEL, "x1"], r"uses \$3 but not \$2"),
+    ("SELECT d.name FROM {p} WHERE d.name = $0", [MODEL], r"start at \$1"),
+    ("SELECT d.name FROM {p} WHERE d.name = $name", [MODEL], r"named parameter \$name is not supported"),
+])
+def test_numbered_markers_follow_duckdbs_rules_or_say_why_not(duck, sql, params, message):
+    """One kind of marker a statement, as many values as the highest $n, none left out, no names."""
+    con, _ = duck
+    with pytest.raises(sqlpredict.ProgrammingError, match=message):
+        con.cursor().execute(sql.format(p=DUCK_PREDICT.format(model="$1", data="t")), params)
+    assert con.cursor().execute("SELECT count(*) FROM t").fetchall() == [(5,)]
+
+
 FORCED_CUDA = r'''
 import sys, warnings
 sys.path.insert(0, sys.argv[1])
