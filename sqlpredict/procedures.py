@@ -110,11 +110,14 @@ def _split_commas(text: str) -> list[str]:
 
 
 def _unwrap(body: str) -> str:
-    """AS BEGIN ... END: the statements between (BEGIN TRAN is a statement, not a wrapper)."""
-    stripped = body.strip()
-    match = re.match(r"^BEGIN\b(?!\s+TRAN)", stripped, re.IGNORECASE)
-    if match and re.search(r"\bEND\s*;?\s*$", stripped, re.IGNORECASE):
-        return re.sub(r"\bEND\s*;?\s*$", "", stripped[match.end():], flags=re.IGNORECASE)
+    """AS BEGIN ... END: the statements between (BEGIN TRAN is a statement, not a wrapper).
+
+    The lines before BEGIN's end stay as empty lines, so a statement keeps its line in the CREATE text.
+    """
+    match = re.match(r"^\s*BEGIN\b(?!\s+TRAN)", body, re.IGNORECASE)
+    if match and re.search(r"\bEND\s*;?\s*$", body, re.IGNORECASE):
+        inner = re.sub(r"\bEND\s*;?\s*$", "", body[match.end():], flags=re.IGNORECASE)
+        return "\n" * body[:match.end()].count("\n") + inner
     return body
 
 
