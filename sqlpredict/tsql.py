@@ -21,7 +21,7 @@ from sqlglot.errors import ParseError, TokenError
 from .dialects import parse, to_duckdb
 from .errors import Error, NotSupportedError, ProgrammingError, parse_error_text
 from .procedures import Argument, Procedure, exec_arguments, is_create_procedure, match_arguments, parse_procedure
-from .script import Statement, split_batches, split_statements
+from .script import Batch, Statement, split_batches, split_statements
 from .tsql_casts import declared_length, sized
 
 if t.TYPE_CHECKING:
@@ -210,6 +210,21 @@ def _checked(tree: exp.Expression, statement: Statement) -> exp.Expression | Err
     return refusal(tree, statement) or tree
 
 
+def first_error(parsed: ParsedBatch) -> Error | None:
+    """The error of a batch's first refused statement: a batch with one runs none of its statements."""
+    return next((tree for _, tree in parsed if isinstance(tree, Error)), None)
+
+
+def read_body(proc: Procedure, first_line: int) -> ParsedBatch:
+    """A procedure's body read as a batch is before it runs; `first_line`: the CREATE text's first line.
+
+    Only the text is checked, not the tables it names, which may not exist yet
+    (SQL Server's deferred name resolution).
+    """
+    statements = split_statements(proc.body, first_line + proc.body_line - 1)
+    return [(s, _checked(parse_statement(s, 0), s)) for s in statements]
+
+
 def system_variable_error(name: str, line: int) -> NotSupportedError:
     fix = SYSTEM_VARIABLE_FIXES.get(name.upper(), "compute the value in SQL or in Python instead")
     return NotSupportedError(f"line {line}: the system variable @@{name.upper()} is outside what sqlpredict "
@@ -224,8 +239,8 @@ class BatchRunner:
 
     def run(self, operation: str, params: t.Sequence[t.Any]) -> list[ResultSet]:
         """Read the whole operation first, so a wrong number of `?` values is refused before anything runs."""
-        # (text, its statements parsed); None in place of the statements: a CREATE PROCEDURE batch
-        batches: list[tuple[str, ParsedBatch | None]] = []
+        # (batch, its statements parsed); None in place of the statements: a CREATE PROCEDURE batch
+        batches: list[tuple[Batch, ParsedBatch | None]] = []
         used, readable = 0, True
         for batch in split_batches(operation):
             parsed: ParsedBatch | None = None
@@ -240,15 +255,15 @@ class BatchRunner:
                     else:
                         used += marker_count(tree)
                         parsed.append((statement, _checked(tree, statement)))
-            batches.append((batch.text, parsed))
+            batches.append((batch, parsed))
             for _ in range(batch.count - 1):  # GO n: the same values for its markers each time
-                batches.append((batch.text, _copies(parsed)))
+                batches.append((batch, _copies(parsed)))
         if readable:
             check_marker_count(used, params)
         results: list[ResultSet] = []
-        for text, parsed in batches:
+        for batch, parsed in batches:
             if parsed is None:
-                self.create_procedure(text)
+                self.create_procedure(batch.text, batch.line)
             else:
                 self.run_statements(parsed, params, Variables(), results)
         return results
@@ -256,9 +271,9 @@ class BatchRunner:
     def run_statements(self, parsed: ParsedBatch, params: t.Sequence[t.Any], variables: Variables,
                        results: list[ResultSet]) -> None:
         """Run one batch's statements, appending their results; a batch with an error runs none of them."""
-        for _, tree in parsed:
-            if isinstance(tree, Error):
-                raise tree
+        error = first_error(parsed)
+        if error is not None:
+            raise error
         for statement, tree in parsed:
             assert isinstance(tree, exp.Expression)
             if isinstance(tree, (exp.Execute, exp.ExecuteSql)):
@@ -313,8 +328,13 @@ class BatchRunner:
 
     # ------------------------------------------------------------ procedures
 
-    def create_procedure(self, text: str) -> None:
+    def create_procedure(self, text: str, line: int) -> None:
+        """The body is checked as a batch is before it is stored, as SQL Server compiles it at CREATE:
+        a body it would refuse at EXEC stores nothing and leaves an existing procedure as it was."""
         proc = parse_procedure(text)
+        error = first_error(read_body(proc, line))
+        if error is not None:
+            raise error
         self.connection.begin_if_needed()
         self.connection.catalog.save("PROCEDURE", proc.name, text.strip(), proc.replace)
 
@@ -341,8 +361,7 @@ class BatchRunner:
             if value is not None and not (isinstance(value, exp.Var) and value.name.upper() == "DEFAULT"):
                 variable.value = self.evaluate(value, variable, statement, params, caller)
         results: list[ResultSet] = []
-        body = split_statements(proc.body, statement.line + proc.body_line - 1)
-        self.run_statements([(s, _checked(parse_statement(s, 0), s)) for s in body], [], own, results)
+        self.run_statements(read_body(proc, statement.line), [], own, results)
         for param in proc.parameters:
             arg = matched[param.name.lower()]
             if param.output and arg is not None and arg.output and isinstance(arg.value, exp.Parameter):

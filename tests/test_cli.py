@@ -245,6 +245,23 @@ def test_failed_script_commits_nothing(tmp_path: Path) -> None:
     assert json.loads(result.stdout) == [{"n": 0}]
 
 
+def test_run_refuses_a_procedure_body_at_create_and_keeps_the_old_one(tmp_path: Path) -> None:
+    """The body is checked when the CREATE batch runs: the error names the body's line in the script, and
+    the procedure stored by the batch before is the one EXEC still runs."""
+    db = tmp_path / "procs.duckdb"
+    (tmp_path / "procs.sql").write_text(
+        "CREATE PROCEDURE dbo.answer AS SELECT 42 AS answer\nGO\n"
+        "CREATE OR ALTER PROCEDURE dbo.answer\nAS\nBEGIN\n"
+        "    DECLARE c CURSOR FOR SELECT 1\n    OPEN c\nEND\n")
+    (tmp_path / "exec.sql").write_text("EXEC dbo.answer")
+    failed = run_cli("run", "procs.sql", "--database", str(db), cwd=tmp_path)
+    assert failed.returncode == 1 and "Traceback" not in failed.stderr
+    assert "line 6" in failed.stderr and "cursor" in failed.stderr, failed.stderr
+    result = run_cli("run", "exec.sql", "--database", str(db), "--format", "json", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == [{"answer": 42}]
+
+
 def test_missing_file_is_an_error_without_traceback(tmp_path: Path) -> None:
     result = run_cli("run", str(tmp_path / "missing.sql"))
     assert result.returncode == 1

@@ -791,6 +791,82 @@ def test_procedure_is_stored_in_the_file_and_callproc_runs_it(tmp_path):
     con.close()
 
 
+# ------------------------------------------------------------------ procedure bodies checked at CREATE
+
+BAD_BODIES = {
+    "syntax error": (sqlpredict.ProgrammingError, "Expected table name", "    SELECT [Id] FROM WHERE (\n"),
+    "WHILE": (sqlpredict.NotSupportedError, "WHILE", "    WHILE @id < 3\n        SET @id = @id + 1\n"),
+    "cursor": (sqlpredict.NotSupportedError, "cursor",
+               "    DECLARE c CURSOR FOR SELECT [Id] FROM [dbo].[Features]\n    OPEN c\n"),
+    "PRINT": (sqlpredict.NotSupportedError, "PRINT", "    PRINT 'scored'\n"),
+}
+
+
+def bad_procedure(verb: str, bad: str) -> str:
+    """A script whose third batch creates a procedure with the bad statement on line 8 of the script."""
+    return (f"SELECT 1 AS [before]\nGO\n{verb} PROCEDURE dbo.usp_Checked @id INT\nAS\nBEGIN\n"
+            f"    SET NOCOUNT ON\n    SELECT [Id] FROM [dbo].[Features] WHERE [Id] = @id\n{BAD_BODIES[bad][2]}END\n")
+
+
+@pytest.mark.parametrize("bad", list(BAD_BODIES))
+def test_a_procedure_body_sqlpredict_would_refuse_is_refused_at_create_and_not_stored(loaded, bad):
+    """SQL Server compiles the whole body at CREATE PROCEDURE: the error comes then, with its line in the
+    script, and nothing is stored, so EXEC finds no procedure."""
+    error, words, _ = BAD_BODIES[bad]
+    with pytest.raises(error) as info:
+        run(loaded, bad_procedure("CREATE", bad))
+    message = str(info.value)
+    assert "line 8" in message and words.lower() in message.lower(), message
+    with pytest.raises(sqlpredict.ProgrammingError, match="Could not find stored procedure 'usp_Checked'"):
+        run(loaded, "EXEC dbo.usp_Checked 1")
+
+
+@pytest.mark.parametrize("bad", ["syntax error", "WHILE"])
+def test_create_or_alter_with_a_refused_body_keeps_the_old_procedure(loaded, bad):
+    run(loaded, "CREATE PROCEDURE dbo.usp_Checked @id INT AS SELECT @id * 10 AS [old]")
+    with pytest.raises(BAD_BODIES[bad][0], match="line 8"):
+        run(loaded, bad_procedure("CREATE OR ALTER", bad))
+    assert run(loaded, "EXEC dbo.usp_Checked 2") == [[(20,)]]
+
+
+def test_a_procedure_may_name_a_table_that_is_created_later(loaded):
+    """Deferred name resolution: only the body's text is checked at CREATE, its tables when it runs."""
+    run(loaded, """
+CREATE PROCEDURE dbo.usp_ScoreLater @id INT
+AS
+    DECLARE @model VARBINARY(MAX) = (SELECT [data] FROM models WHERE [id] = 1)
+    SELECT d.[Id], d.[note], p.[score]
+    FROM PREDICT(MODEL = @model, DATA = [dbo].[Later] AS d, RUNTIME = ONNX) WITH ([score] FLOAT) AS p
+    WHERE d.[Id] >= @id
+    ORDER BY d.[Id]
+""")
+    with pytest.raises(sqlpredict.Error, match="Later"):
+        run(loaded, "EXEC dbo.usp_ScoreLater 1")
+    run(loaded, "SELECT [Id], [f0], [f1], 'n' + CAST([Id] AS VARCHAR(3)) AS [note] INTO [dbo].[Later] "
+                "FROM [dbo].[Features]")
+    rows = run(loaded, "EXEC dbo.usp_ScoreLater @id = 3")[0]
+    assert [r[:2] for r in rows] == [(3, "n3"), (4, "n4")]
+    assert_scores([r[2] for r in rows], F0[2:], F1[2:])
+
+
+def test_a_procedure_using_its_parameters_in_a_predict_is_accepted_and_scores(loaded):
+    run(loaded, """
+CREATE PROCEDURE dbo.usp_ScoreFrom
+      @FromId INT
+    , @Model VARBINARY(MAX)
+AS
+BEGIN
+    SELECT d.[Id], p.[score]
+    FROM PREDICT(MODEL = @Model, DATA = [dbo].[Features] AS d, RUNTIME = ONNX) WITH ([score] FLOAT) AS p
+    WHERE d.[Id] >= @FromId
+    ORDER BY d.[Id]
+END
+""")
+    ids, scores = scored(run(loaded, "EXEC dbo.usp_ScoreFrom @FromId = 2, @Model = ?", [MODEL])[0])
+    assert ids == [2, 3, 4]
+    assert_scores(scores, F0[1:], F1[1:])
+
+
 # ------------------------------------------------------------------ outside what sqlpredict runs
 
 UNSUPPORTED = {
