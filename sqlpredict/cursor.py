@@ -18,7 +18,7 @@ from sqlglot.errors import ParseError, TokenError
 from .connection import Connection, ResultSet
 from .dialects import PredictSource, parse
 from .errors import InterfaceError, NotSupportedError, ProgrammingError
-from .planner import number_markers
+from .planner import number_markers, placeholders
 from .values import to_rows
 
 _CHUNK_ROWS = 1024
@@ -304,8 +304,7 @@ def _bulk_plan(connection: Connection, operation: str) -> tuple[exp.Insert, int]
         count = number_markers(insert, 0) if connection.dialect == "duckdb" else None  # DuckDB's $n too
     except ProgrammingError:
         return None  # the ordinary path reports it, as execute would
-    markers = [ph for ph in insert.find_all(exp.Placeholder) if "index" in ph.meta]
-    inside = [ph for ph in values.find_all(exp.Placeholder) if "index" in ph.meta]
+    markers, inside = placeholders(insert), placeholders(values)
     if not markers or len(inside) != len(markers):
         return None
     return insert, len(markers) if count is None else count

@@ -95,11 +95,14 @@ def number_markers(tree: exp.Expression, offset: int) -> int:
     number after the highest `$n` before it (so in `?, $1` both are the first value); here one
     statement may not use both, as that is more often a slip than meant.
     """
-    plain = sorted(placeholders(tree), key=lambda ph: ph.meta["index"])  # the parser numbered them in order
+    plain: list[exp.Placeholder] = []  # `?`: the parser gave each its index, in order
     numbered: list[tuple[int, exp.Placeholder]] = []
     for ph in tree.find_all(exp.Placeholder):
+        if "index" in ph.meta:
+            plain.append(ph)
+            continue
         name = ph.this.name if isinstance(ph.this, exp.Expression) else ph.this
-        if "index" in ph.meta or name is None:
+        if name is None:
             continue
         if not str(name).isdigit():
             raise ProgrammingError(
@@ -111,6 +114,7 @@ def number_markers(tree: exp.Expression, offset: int) -> int:
         numbered.append((int(name), ph))
     if plain and numbered:
         raise mixed_markers_error()
+    plain.sort(key=lambda ph: ph.meta["index"])
     for position, ph in enumerate(plain):
         ph.meta["index"] = offset + position
     if not numbered:

@@ -650,6 +650,14 @@ def duck():
 DUCK_PREDICT = "PREDICT(MODEL = {model}, DATA = {data} AS d) WITH (score REAL) AS p"
 
 
+def store_predict_view(cur, marker: str) -> None:
+    """A stored PREDICT view `v`: with one, every statement is read by sqlglot, not by DuckDB alone.
+    The model goes in through `marker`, so the marker kind is read on that path too."""
+    cur.execute(f"CREATE TABLE models AS SELECT {marker}::BLOB AS data", [MODEL])
+    cur.execute("CREATE VIEW v AS SELECT d.name, p.score FROM "
+                + DUCK_PREDICT.format(model="(SELECT data FROM models)", data="t"))
+
+
 @pytest.mark.parametrize("sql, params, names, extra", [
     ("SELECT d.name, p.score FROM {p} WHERE d.name = ?::VARCHAR", [MODEL, "x1"], ["x1"], ()),
     ("SELECT d.name, p.score, CAST(? AS INT) FROM {p} WHERE d.name = ?", ["7", MODEL, "x2"], ["x2"], (7,)),
@@ -671,9 +679,7 @@ def test_a_cast_marker_in_the_duckdb_dialect_reads_without_predict(duck, stored_
     con, scores = duck
     cur = con.cursor()
     if stored_view:
-        cur.execute("CREATE TABLE models AS SELECT ?::BLOB AS data", [MODEL])
-        cur.execute("CREATE VIEW v AS SELECT d.name, p.score FROM "
-                    + DUCK_PREDICT.format(model="(SELECT data FROM models)", data="t"))
+        store_predict_view(cur, "?")
     assert cur.execute("SELECT ?::VARCHAR, CAST(? AS INT), ?::INT", [1, "2", "3"]).fetchall() == [("1", 2, 3)]
     if stored_view:
         rows = cur.execute("SELECT name, score FROM v WHERE name = ?::VARCHAR", ["x4"]).fetchall()
@@ -702,10 +708,8 @@ def test_numbered_markers_in_the_duckdb_dialect_take_their_values_next_to_predic
 def test_numbered_markers_in_the_duckdb_dialect_without_predict(duck, stored_view):
     con, scores = duck
     cur = con.cursor()
-    if stored_view:  # every statement is then read by sqlglot, not by DuckDB alone
-        cur.execute("CREATE TABLE models AS SELECT $1::BLOB AS data", [MODEL])
-        cur.execute("CREATE VIEW v AS SELECT d.name, p.score FROM "
-                    + DUCK_PREDICT.format(model="(SELECT data FROM models)", data="t"))
+    if stored_view:
+        store_predict_view(cur, "$1")
         assert cur.execute("SELECT name, score FROM v WHERE name = $1 OR name = $1", ["x2"]).fetchall() \
             == [("x2", scores["x2"])]
     assert cur.execute("SELECT $2, $1, $2", [1, "b"]).fetchall() == [("b", 1, "b")]
