@@ -8,32 +8,22 @@ applied with DuckDB's own CAST, so overflow behaves as SQL says it does.
 from __future__ import annotations
 
 import functools
-import threading
 
 import duckdb
 import numpy as np
 import pyarrow as pa
 
+from . import scratch
 from .binding import Binding, InputBinding, OutputBinding
 from .errors import DataError, OperationalError, ProgrammingError
 from .sessions import CompiledModel, run_session
 from .sqltypes import arrow_type, converts_exactly, parse_sql_type, sql_name
 
-_scratch = threading.local()
-
-
-def _scratch_connection() -> duckdb.DuckDBPyConnection:
-    """A private in-memory DuckDB per thread, used only to apply CAST."""
-    con = getattr(_scratch, "con", None)
-    if con is None:
-        con = _scratch.con = duckdb.connect()
-    return con
-
 
 @functools.lru_cache(maxsize=256)
 def duckdb_arrow_type(sql_type: str) -> pa.DataType:
     """The Arrow type DuckDB gives a value of `sql_type` (asked once per type name)."""
-    table = _scratch_connection().sql(f"SELECT CAST(NULL AS {sql_type}) AS v").to_arrow_table()
+    table = scratch.cursor().sql(f"SELECT CAST(NULL AS {sql_type}) AS v").to_arrow_table()
     return table.schema.field("v").type
 
 
@@ -130,7 +120,7 @@ def _cast_problem(natural_type: str, declared_type: str, width: int | None) -> s
     """DuckDB's first line of error for CAST(zero AS natural AS declared), or None: asked once per pair."""
     zero = "0" if width is None else "[" + ", ".join("0" * width) + "]"
     try:
-        _scratch_connection().sql(f"SELECT CAST(CAST({zero} AS {natural_type}) AS {declared_type})").fetchall()
+        scratch.cursor().sql(f"SELECT CAST(CAST({zero} AS {natural_type}) AS {declared_type})").fetchall()
     except duckdb.Error as exc:
         return str(exc).splitlines()[0]
     return None
@@ -290,7 +280,7 @@ def _cast(arr: pa.Array, out: OutputBinding, typ: pa.DataType) -> pa.Array:
         target = typ.to_pandas_dtype() if not pa.types.is_boolean(typ) else np.bool_
         if converts_exactly(out.dtype, np.dtype(target)):
             return arr.cast(typ)
-    con = _scratch_connection()
+    con = scratch.cursor()
     declared = out.declared_type or parse_sql_type(str(typ)).name
     relation = con.from_arrow(pa.table({"v": arr}))
     try:

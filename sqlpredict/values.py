@@ -20,12 +20,12 @@ from __future__ import annotations
 import datetime
 import decimal
 import re
-import threading
 import typing as t
 
 import duckdb
 import pyarrow as pa
 
+from . import scratch
 from .errors import DataError
 
 # DuckDB types whose values standard Arrow does not keep (anywhere in a type, nested too).
@@ -36,9 +36,6 @@ _NESTED_LEAF = re.compile(r"\b(HUGEINT|INTERVAL)\b.*[\[(]|[\[(].*\b(HUGEINT|INTE
 # Types whose values Arrow's Python conversion gets wrong at the edges (TIME '24:00:00' as
 # midnight, an infinite TIMESTAMP_NS as a date in 2262): DuckDB converts their columns itself.
 _DUCKDB_CONVERTS = frozenset({"TIME", "TIMESTAMP_NS"})
-
-_scratch = threading.local()
-
 
 def export(con: duckdb.DuckDBPyConnection, relation: duckdb.DuckDBPyRelation,
            types: list[str]) -> tuple[pa.Table, pa.Table | None]:
@@ -52,7 +49,7 @@ def export(con: duckdb.DuckDBPyConnection, relation: duckdb.DuckDBPyRelation,
     con.execute("SET arrow_lossless_conversion = true")
     exact = relation.to_arrow_table()  # on failure the caller restores the setting (see restore_export)
     restore_export(con)
-    return _scratch_connection().from_arrow(exact).to_arrow_table(), exact
+    return scratch.cursor().from_arrow(exact).to_arrow_table(), exact
 
 
 def restore_export(con: duckdb.DuckDBPyConnection) -> None:
@@ -95,16 +92,8 @@ def _column_values(col: pa.ChunkedArray, exact: pa.ChunkedArray | None, name: st
 
 def _duckdb_values(col: pa.ChunkedArray) -> list[t.Any]:
     """The column's values as DuckDB's Python client converts them."""
-    rows = _scratch_connection().from_arrow(pa.table({"v": col})).fetchall()
+    rows = scratch.cursor().from_arrow(pa.table({"v": col})).fetchall()
     return [row[0] for row in rows]
-
-
-def _scratch_connection() -> duckdb.DuckDBPyConnection:
-    """A private in-memory DuckDB per thread, used only to convert values."""
-    con = getattr(_scratch, "con", None)
-    if con is None:
-        con = _scratch.con = duckdb.connect()
-    return con
 
 
 def _microseconds(col: pa.ChunkedArray) -> pa.ChunkedArray:
