@@ -14,7 +14,8 @@ A scored stream reads DATA from one of two places:
 
 From the third batch on, one worker thread reads DATA ahead and another
 scores ahead of DuckDB (`PredictStream._ahead`), so the three overlap.
-`SQLPREDICT_PREFETCH=0` in the environment turns both off.
+`SQLPREDICT_PREFETCH=0` in the environment turns both off. The worker
+threads are kept from one statement to the next (`Workers`).
 """
 
 from __future__ import annotations
@@ -156,7 +157,7 @@ class PredictStream:
         Two workers overlap reading DATA, scoring and DuckDB's consuming: one
         scores ahead of DuckDB, one reads ahead of it. The first two batches
         pass through on the consuming thread, so a one-batch query, which has
-        nothing to overlap, starts no thread.
+        nothing to overlap, gives no worker a job.
         """
         count = 0
         for batch in batches:
@@ -210,6 +211,63 @@ class StaticRelation:
         """Nothing to release."""
 
 
+IDLE_WORKER = "sqlpredict-idle"  # a kept worker's thread name between jobs
+
+
+class Workers:
+    """The threads that read and score ahead, kept from one statement to the next.
+
+    A pair of threads started for each statement and ended after it left memory
+    behind: glibc gives threads malloc arenas, and what the ended threads had
+    freed stayed in them. Sixteen CREATE TABLE statements of benchmark (a)
+    (10M rows) in one process peaked at about 1,000 MB that way, and at about
+    750 MB with the threads kept (benchmarks/README.md, "Worker threads kept").
+    A job goes to an idle worker, or to a new one when every worker is busy,
+    so a job never queues behind another (the scorer's job waits on its reader's):
+    there are as many workers as jobs have ever run at once. A worker's
+    thread is named after its job while it runs one.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._idle: list[queue.SimpleQueue] = []  # one inbox per idle worker
+
+    def start(self, job: t.Callable[[], None], name: str) -> threading.Event:
+        """Run `job` on a worker; the event is set once that worker is idle again."""
+        done = threading.Event()
+        with self._lock:
+            inbox = self._idle.pop() if self._idle else None
+        if inbox is None:
+            inbox = queue.SimpleQueue()
+            threading.Thread(target=self._serve, args=(inbox,), daemon=True, name=IDLE_WORKER).start()
+        inbox.put((job, name, done))
+        return done
+
+    def _serve(self, inbox: queue.SimpleQueue) -> None:
+        me = threading.current_thread()
+        while True:
+            job, name, done = inbox.get()
+            me.name = name
+            try:
+                job()
+            finally:
+                del job  # the statement's batches go with it, not with the idle worker
+                me.name = IDLE_WORKER
+                with self._lock:
+                    self._idle.append(inbox)
+                done.set()
+
+    def forget(self) -> None:
+        """In a forked child: the parent's workers did not come along, so none is idle."""
+        self._lock = threading.Lock()
+        self._idle = []
+
+
+WORKERS = Workers()
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=WORKERS.forget)
+
+
 class Prefetcher:
     """Runs an iterator of batches on a worker thread, ahead of the thread that consumes them.
 
@@ -223,8 +281,7 @@ class Prefetcher:
     def __init__(self, batches: t.Iterator[pa.RecordBatch], depth: int, name: str) -> None:
         self._queue: queue.Queue = queue.Queue(maxsize=depth)
         self._stopped = threading.Event()
-        self._thread = threading.Thread(target=self._run, args=(batches,), daemon=True, name=name)
-        self._thread.start()
+        self._finished = WORKERS.start(lambda: self._run(batches), name)
 
     def _run(self, batches: t.Iterator[pa.RecordBatch]) -> None:
         try:
@@ -236,7 +293,7 @@ class Prefetcher:
             self._put(exc)
 
     def _put(self, item: object) -> bool:
-        """Queue `item`; False once the consumer has stopped (the worker then ends)."""
+        """Queue `item`; False once the consumer has stopped (the job then ends)."""
         while not self._stopped.is_set():
             try:
                 self._queue.put(item, timeout=0.1)
@@ -255,7 +312,7 @@ class Prefetcher:
             yield item
 
     def stop(self) -> None:
-        """The statement is over (finished, failed or interrupted): let the worker end.
+        """The statement is over (finished, failed or interrupted): end the job, free its worker.
 
         Emptying the queue wakes a worker blocked on a full one at once, instead
         of at its next 0.1 s check; an interrupted statement returns sooner. A
@@ -268,4 +325,4 @@ class Prefetcher:
                 self._queue.get_nowait()
             except queue.Empty:
                 break
-        self._thread.join(timeout=5)
+        self._finished.wait(timeout=5)
