@@ -125,7 +125,7 @@ def run_workload(w: Workload, paths: dict, trials: int, rounds: int, timeout: fl
     for _ in range(rounds):
         for system in w.systems:
             job = {"db": paths["db"], "models": paths["models"], "workload": w.to_json(), "system": system,
-                   "target": table_name(w, system), "trials": trials}
+                   "target": table_name(w, system), "trials": w.trials or trials}
             results[system].append(run_child(job, timeout))
     records, written = [], []
     reference = table_name(w, HAND) if HAND in w.systems else None
@@ -321,6 +321,18 @@ def flatness_lines(records: list[dict], sizes: Sizes) -> list[str]:
     return lines
 
 
+def repeat_lines(records: list[dict], trials: int) -> list[str]:
+    """Peak RSS after (a)'s statements in one process against after a-rep's: a long-lived process."""
+    lines = ["| system | statements (a) | peak RSS MB | statements (a-rep) | peak RSS MB | ratio |",
+             "|---|---:|---:|---:|---:|---:|"]
+    for system in (PREDICT, HAND, PLAIN_INPUTS):
+        few, many = find(records, "a", system), find(records, "a-rep", system)
+        if few and many:
+            lines.append(f"| {SYSTEM_LABELS[system]} | {trials} | {few['peak_rss_mb']:.0f} | {many['repeat']} | "
+                         f"{many['peak_rss_mb']:.0f} | {many['peak_rss_mb'] / few['peak_rss_mb']:.2f} |")
+    return lines
+
+
 def overhead_lines(records: list[dict]) -> list[str]:
     lines = []
     for r in records:
@@ -371,6 +383,11 @@ def write_markdown(path: str, meta: dict, records: list[dict], sizes: Sizes) -> 
         "## Memory flatness of (a)",
         "",
         *flatness_lines(records, sizes),
+        "",
+        "(a)'s statement run again and again in one process, as a long-lived one would (each process "
+        "first runs it over 1 row, then over all the rows as many times as the table says):",
+        "",
+        *repeat_lines(records, meta["trials"]),
         "",
         *results_table(flat),
         "",

@@ -67,6 +67,7 @@ class Workload:
     sink: str = "table"  # "table": CREATE TABLE AS; "aggregate": count(*) and sum of the first output
     section: str = "main"  # "main" or "flat" (memory flatness)
     memory_limit: str | None = None  # DuckDB's memory_limit for the run, e.g. "64MB"; None: DuckDB's default
+    trials: int | None = None  # timed runs per process; None: the command's --trials
     inputs: list[str] = field(default_factory=lambda: list(FEATURES))
 
     def to_json(self) -> dict:
@@ -137,6 +138,9 @@ def workloads(sizes: Sizes, work: str) -> list[Workload]:
                  section="flat"),
         Workload("a-agg", "(a) over Parquet, aggregate only", "linear", "linear", big_parquet, sizes.big, SCORE,
                  [PREDICT, PLAIN, PLAIN_INPUTS], sink="aggregate", section="flat"),
+        # A long-lived process: (a)'s statement 10 times in one process, against (a)'s 3 (its --trials).
+        Workload("a-rep", "(a) CREATE TABLE, 10 statements in one process", "linear", "linear", "big", sizes.big,
+                 SCORE, [HAND, PREDICT, PLAIN_INPUTS], section="flat", repeat=10, trials=1),
     ]
 
 
