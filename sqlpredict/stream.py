@@ -219,9 +219,9 @@ class Workers:
 
     A pair of threads started for each statement and ended after it left memory
     behind: glibc gives threads malloc arenas, and what the ended threads had
-    freed stayed in them. Sixteen CREATE TABLE statements of benchmark (a)
-    (10M rows) in one process peaked at about 1,000 MB that way, and at about
-    750 MB with the threads kept (benchmarks/README.md, "Worker threads kept").
+    freed stayed in them. Ten CREATE TABLE statements of benchmark (a) (10M
+    rows) in one process peaked at 942 MB that way, and at 716 MB with the
+    threads kept (benchmarks/README.md, "Worker threads kept between statements").
     A job goes to an idle worker, or to a new one when every worker is busy,
     so a job never queues behind another (the scorer's job waits on its reader's):
     there are as many workers as jobs have ever run at once. A worker's

@@ -37,6 +37,7 @@ _NESTED_LEAF = re.compile(r"\b(HUGEINT|INTERVAL)\b.*[\[(]|[\[(].*\b(HUGEINT|INTE
 # midnight, an infinite TIMESTAMP_NS as a date in 2262): DuckDB converts their columns itself.
 _DUCKDB_CONVERTS = frozenset({"TIME", "TIMESTAMP_NS"})
 
+
 def export(con: duckdb.DuckDBPyConnection, relation: duckdb.DuckDBPyRelation,
            types: list[str]) -> tuple[pa.Table, pa.Table | None]:
     """Run `relation` into Arrow: (standard table, lossless table or None when nothing is lost).
