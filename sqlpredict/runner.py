@@ -22,6 +22,7 @@ from . import output
 from .dialects import get_dialect
 from .errors import OperationalError
 from .script import split_batches
+from .stream import WORKERS
 
 if t.TYPE_CHECKING:
     from .connection import Connection, ResultSet
@@ -150,12 +151,9 @@ class Session:
         self.interrupted = False
         if self.progress is not None:
             self.progress.start()
-        done = threading.Event()
-        worker = threading.Thread(target=self._work, args=(text, box, done), name="sqlpredict-batch", daemon=True)
-        worker.start()
+        done = WORKERS.start(lambda: self._work(text, box), "sqlpredict-batch")
         try:
             self._wait(done)
-            worker.join()  # it has set `done`: only its last Python lines remain
         finally:
             if self.progress is not None:
                 self.progress.finish()
@@ -163,13 +161,11 @@ class Session:
             raise box["error"]
         return box["results"]
 
-    def _work(self, text: str, box: dict[str, t.Any], done: threading.Event) -> None:
+    def _work(self, text: str, box: dict[str, t.Any]) -> None:
         try:
             box["results"] = self.connection.run_batch(text, [])
         except BaseException as exc:  # noqa: BLE001 - handed to the waiting thread
             box["error"] = exc
-        finally:
-            done.set()
 
     def _wait(self, done: threading.Event) -> None:
         """Wait in short steps (an Event: Thread.join is left confused by Ctrl-C); Ctrl-C interrupts.

@@ -215,7 +215,7 @@ IDLE_WORKER = "sqlpredict-idle"  # a kept worker's thread name between jobs
 
 
 class Workers:
-    """The threads that read and score ahead, kept from one statement to the next.
+    """The threads that read and score ahead (and run the command line's batches), kept between statements.
 
     A pair of threads started for each statement and ended after it left memory
     behind: glibc gives threads malloc arenas, and what the ended threads had
