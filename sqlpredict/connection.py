@@ -28,7 +28,7 @@ from .errors import Error, InterfaceError, NotSupportedError, ProgrammingError, 
 if t.TYPE_CHECKING:
     from .cursor import Cursor
 from .catalog import KIND_WORDS, Catalog, raise_exists
-from .planner import PlanContext, PreparedStatement, mixed_markers_error, number_markers, prepare, adapt_tsql
+from .planner import PlanContext, PreparedStatement, mixed_markers_error, number_markers, prepare, adapt_tsql, register, unregister
 from .sessions import DEFAULT_CACHE_BYTES, SessionCache, resolve_providers
 from .stream import DEFAULT_BATCH_SIZE
 from .tsql import BatchRunner, check_marker_count
@@ -320,8 +320,9 @@ class Connection:
         if kind == "TRANSACTION":
             raise NotSupportedError("transaction statements must stand alone; use BEGIN, COMMIT or ROLLBACK")
         try:
-            for stream in prepared.streams:
-                self._db.register(stream.name, stream.relation())
+            if not prepared.sources:
+                for stream in prepared.streams:
+                    register(self._db, stream)
             result = self._execute(prepared, kind)
         except duckdb.Error as exc:
             error, cause = prepared.in_own_names(from_duckdb(exc)), exc
@@ -336,10 +337,8 @@ class Connection:
             self._catalog = None
             for stream in prepared.streams:
                 stream.close()
-                try:
-                    self._db.unregister(stream.name)
-                except duckdb.Error:
-                    pass
+                unregister(self._db, stream)
+            prepared.sources.clear()  # DuckDB forgets the streams' names with their handles
         if self._in_transaction and kind not in _RESULT_TYPES:
             self._dirty = True
         return result

@@ -20,7 +20,7 @@ import itertools
 import os
 import re
 import typing as t
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import duckdb
 import pyarrow as pa
@@ -65,21 +65,33 @@ class PreparedStatement:
     sql: str
     params: list[t.Any]
     streams: list[PredictStream | StaticRelation]
+    # DuckDB source-registry handles the statement reads its streams through (see `_expose`); empty
+    # where the connection registers the streams as views under their own names instead.
+    sources: list[t.Any] = field(default_factory=list)
 
     def in_own_names(self, error: Error) -> Error:
         """DuckDB's error about the rewritten statement, with the names the statement itself wrote
         in place of the private names of streams and renamed outputs. The caret (^^^) under
         DuckDB's quote of the text is left out: it no longer points at the name."""
         text = str(error)
-        for stream in self.streams:
-            for private, own in stream.own_names.items():
-                text = re.sub(rf"\b{re.escape(private)}\b", own, text)
+        names = {private: own for stream in self.streams for private, own in stream.own_names.items()}
+        for private, own in names.items():
+            text = re.sub(rf"\b{re.escape(private)}\b", own, text)
+        text = _CUT_NAME.sub(lambda cut: _whole_name(cut, names), text)
         if text == str(error):
             return error
         return type(error)(_CARET.sub("", text))
 
 
 _CARET = re.compile(r"\n[ \t]*\^+[ \t]*(?=\n|$)")
+# DuckDB quotes a long line of the statement cut short with "...", which can cut a private name.
+_CUT_NAME = re.compile(r"\b(__\w+)\.\.\.")
+
+
+def _whole_name(cut: re.Match, names: dict[str, str]) -> str:
+    """A private name cut short, as the statement's own name where only one private name begins so."""
+    owners = {own for private, own in names.items() if private.startswith(cut.group(1))}
+    return f"{owners.pop()}..." if len(owners) == 1 else cut.group(0)
 
 
 def placeholders(node: exp.Expression) -> list[exp.Placeholder]:
@@ -175,16 +187,60 @@ def prepare(statement: exp.Expression, ctx: PlanContext) -> PreparedStatement:
         if ctx.dialect == "tsql":
             registered = {s.name: s.schema if isinstance(s, PredictStream) else s.table.schema for s in streams}
             adapt_integer_results(statement, lambda tables: catalog_types(ctx.con, tables, registered))
+        sources = _expose(statement, streams, ctx.con)
         sql, values = render(statement, ctx.params, last_use=True)
     except BaseException:
         for stream in streams:
             stream.close()
-            try:
-                ctx.con.unregister(stream.name)  # a PREDICT that read it as DATA registered it
-            except duckdb.Error:
-                pass
+            unregister(ctx.con, stream)
         raise
-    return PreparedStatement(statement, sql, values, streams)
+    return PreparedStatement(statement, sql, values, streams, sources)
+
+
+def _expose(statement: exp.Expression, streams: list[PredictStream | StaticRelation],
+            con: duckdb.DuckDBPyConnection) -> list[t.Any]:
+    """Each stream under a name from DuckDB's source registry, which lasts as long as its handle.
+
+    A view (`con.register`) is a catalog write, and dropping it another: the two
+    took about 0.8 ms of the 4-5 ms a 1,000-row PREDICT costs over its plain
+    SELECT (benchmarks/README.md, "Streams read through source handles"). The
+    registry is DuckDB 2.0's own (`from_arrow` reads through it) but not yet
+    public, so without it the connection registers views, as before.
+    """
+    register_source = _source_registry(con)
+    if register_source is None or not streams:
+        return []
+    sources, names = [], {}
+    for stream in streams:
+        handle = register_source(stream.relation())
+        sources.append(handle)
+        names[stream.name] = handle.name
+        stream.own_names[handle.name] = stream.own_names.get(stream.name, stream.name)
+    for table in statement.find_all(exp.Table):
+        if isinstance(table.this, exp.Identifier) and not table.db and table.name in names:
+            table.set("this", exp.to_identifier(names[table.name]))
+    return sources
+
+
+def _source_registry(con: duckdb.DuckDBPyConnection) -> t.Callable[[t.Any], t.Any] | None:
+    """DuckDB's `_register_source(obj)`, which returns a handle whose `name` statements read obj by."""
+    return getattr(con, "_register_source", None)
+
+
+def register(con: duckdb.DuckDBPyConnection, stream: PredictStream | StaticRelation) -> None:
+    """The stream as a view under its own name, for DATA that reads it (and where `_expose` cannot)."""
+    con.register(stream.name, stream.relation())
+    stream.registered = True
+
+
+def unregister(con: duckdb.DuckDBPyConnection, stream: PredictStream | StaticRelation) -> None:
+    """Drop the stream's view, if `register` made one (dropping a missing one costs as much as a drop)."""
+    if stream.registered:
+        stream.registered = False
+        try:
+            con.unregister(stream.name)
+        except duckdb.Error:
+            pass
 
 
 def _reads_no_predict(node: PredictSource) -> bool:
@@ -536,7 +592,7 @@ def _register_streams_read(query: exp.Select, planned: dict[str, PredictStream |
         stream = planned.get(tbl.name) if isinstance(tbl.this, exp.Identifier) else None
         if stream is not None:
             stream.materialise()
-            ctx.con.register(stream.name, stream.relation())
+            register(ctx.con, stream)
 
 
 def _visible_ctes(node: exp.Expression) -> list[exp.CTE]:

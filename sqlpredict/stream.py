@@ -57,6 +57,7 @@ class PredictStream:
         self.batch_size = batch_size
         self.progress = progress  # called with each batch's row count once it is scored
         self.streaming = False
+        self.registered = False  # a view under `name` (planner.register)
         self.error: BaseException | None = None
         self.schema: pa.Schema | None = None
         self._sibling: duckdb.DuckDBPyConnection | None = None
@@ -199,6 +200,7 @@ class StaticRelation:
         self.name = name
         self.table = table
         self.own_names = {name: own_name}
+        self.registered = False  # a view under `name` (planner.register)
         self.error: BaseException | None = None
 
     def relation(self) -> pa.Table:

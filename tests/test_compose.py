@@ -8,6 +8,7 @@ import pyarrow.parquet as pq
 import pytest
 
 import sqlpredict
+from sqlpredict import planner
 from onnx_models import linear, run_direct
 
 MODEL = linear()
@@ -216,8 +217,15 @@ FIRST_AS_F0 = ("SELECT d.id, p.score AS f0, d.f1 "
     (f"WITH s AS ({FIRST_AS_F0}) SELECT * FROM (SELECT * FROM (SELECT s.id, p2.score "
      "FROM PREDICT(MODEL = ?, DATA = s) WITH (score REAL) AS p2) AS a) AS b"),
 ])
-def test_predict_over_predict_equals_the_two_models_in_turn(con, query):
-    """A CTE, derived table or view with PREDICT in it is the DATA of another PREDICT."""
+@pytest.mark.parametrize("registry", ["source handles", "views"])
+def test_predict_over_predict_equals_the_two_models_in_turn(con, query, registry, monkeypatch):
+    """A CTE, derived table or view with PREDICT in it is the DATA of another PREDICT.
+
+    The statement reads its streams through DuckDB's source registry; a DuckDB
+    without one gets them as views (planner._expose), with the same rows.
+    """
+    if registry == "views":
+        monkeypatch.setattr(planner, "_source_registry", lambda con: None)
     con.cursor().execute(f"CREATE VIEW v_first AS {FIRST_AS_F0}")
     rows = dict(con.cursor().execute(query, [SECOND]).fetchall())
     ids, f0, f1 = table_values(con)

@@ -236,13 +236,15 @@ def test_an_unknown_d_or_p_column_names_what_exists(con, select, words):
 @pytest.mark.parametrize(("sql", "cls", "words"), [
     ("SELECT nope FROM {p}", sqlpredict.ProgrammingError, ['"nope"', 'Candidate bindings: "y"']),
     ("SELECT d.id FROM {p} WHERE p.y = 'abc'", sqlpredict.DataError, ["'abc'", "p.y = 'abc'"]),
+    # DuckDB quotes this line cut short, in the middle of a private name
+    ("SELECT d.id - 'abc' FROM {p}", sqlpredict.DataError, ["'abc'", "- 'abc' FROM p AS p"]),
 ])
 def test_duckdb_errors_about_a_predict_statement_use_its_own_names(con, sql, cls, words):
     """Errors DuckDB raises on the rewritten statement name the statement's aliases, not private streams."""
     with pytest.raises(cls) as info:
         con.cursor().execute(sql.format(p="PREDICT(MODEL = ?, DATA = t AS d) WITH (y REAL) AS p"), [IDENTITY])
     message = str(info.value)
-    assert "__sqlpredict" not in message and "^" not in message, message
+    assert "__sqlpredict" not in message and "__duckdb" not in message and "^" not in message, message
     for word in words:
         assert word in message, (word, message)
 
