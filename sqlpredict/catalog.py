@@ -14,6 +14,7 @@ from typing import NoReturn
 import duckdb
 from sqlglot import exp
 
+from . import engine_calls
 from .dialects import DuckDB, PredictSource
 
 TABLE = "sqlpredict_objects"
@@ -43,7 +44,8 @@ class Catalog:
 
     def _exists(self) -> bool:
         if self._has_table is None:
-            self._has_table = self._binds(_SELECT_TABLE)
+            found = engine_calls.table_exists(self.con, "main", TABLE)
+            self._has_table = self._binds(_SELECT_TABLE) if found is None else found
         return self._has_table
 
     def _changed(self) -> None:

@@ -26,6 +26,7 @@ import duckdb
 import pyarrow as pa
 from sqlglot import exp
 
+from . import engine_calls
 from .binding import Binding, bind
 from .dialects import PredictSource, to_duckdb
 from .errors import DataError, Error, NotSupportedError, ProgrammingError, from_duckdb
@@ -199,16 +200,12 @@ def prepare(statement: exp.Expression, ctx: PlanContext) -> PreparedStatement:
 
 def _expose(statement: exp.Expression, streams: list[PredictStream | StaticRelation],
             con: duckdb.DuckDBPyConnection) -> list[t.Any]:
-    """Each stream under a name from DuckDB's source registry, which lasts as long as its handle.
-
-    A view (`con.register`) is a catalog write, and dropping it another: the two
-    took about 0.8 ms of the 4-5 ms a 1,000-row PREDICT costs over its plain
-    SELECT (benchmarks/README.md, "Streams read through source handles"). The
-    registry is DuckDB 2.0's own (`from_arrow` reads through it) but not yet
-    public, so without it the connection registers views, as before.
+    """Each stream under a name from DuckDB's source registry (engine_calls.source_registry),
+    renamed so in the statement; the handles keep the names. An empty list: the DuckDB
+    has no registry, and the connection registers the streams as views by their own names.
     """
-    register_source = _source_registry(con)
-    if register_source is None or not streams:
+    register_source = engine_calls.source_registry(con)
+    if register_source is None:
         return []
     sources, names = [], {}
     for stream in streams:
@@ -220,11 +217,6 @@ def _expose(statement: exp.Expression, streams: list[PredictStream | StaticRelat
         if isinstance(table.this, exp.Identifier) and not table.db and table.name in names:
             table.set("this", exp.to_identifier(names[table.name]))
     return sources
-
-
-def _source_registry(con: duckdb.DuckDBPyConnection) -> t.Callable[[t.Any], t.Any] | None:
-    """DuckDB's `_register_source(obj)`, which returns a handle whose `name` statements read obj by."""
-    return getattr(con, "_register_source", None)
 
 
 def register(con: duckdb.DuckDBPyConnection, stream: PredictStream | StaticRelation) -> None:

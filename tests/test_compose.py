@@ -8,7 +8,7 @@ import pyarrow.parquet as pq
 import pytest
 
 import sqlpredict
-from sqlpredict import planner
+from sqlpredict import engine_calls
 from onnx_models import linear, run_direct
 
 MODEL = linear()
@@ -222,10 +222,10 @@ def test_predict_over_predict_equals_the_two_models_in_turn(con, query, registry
     """A CTE, derived table or view with PREDICT in it is the DATA of another PREDICT.
 
     The statement reads its streams through DuckDB's source registry; a DuckDB
-    without one gets them as views (planner._expose), with the same rows.
+    without one gets them as views (engine_calls.source_registry), with the same rows.
     """
     if registry == "views":
-        monkeypatch.setattr(planner, "_source_registry", lambda con: None)
+        monkeypatch.setattr(engine_calls, "source_registry", lambda con: None)
     con.cursor().execute(f"CREATE VIEW v_first AS {FIRST_AS_F0}")
     rows = dict(con.cursor().execute(query, [SECOND]).fetchall())
     ids, f0, f1 = table_values(con)

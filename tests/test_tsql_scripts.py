@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 
 import sqlpredict
+from sqlpredict import engine_calls
 from onnx_models import linear, run_direct
 
 MODEL = linear(("f0", "f1"), weights=(2.0, -3.0), bias=0.5)
@@ -523,7 +524,12 @@ SELECT d.[Id], p.[score] FROM PREDICT(MODEL = @model, DATA = #scoring AS d) WITH
 # ------------------------------------------------------------------ views
 
 
-def test_view_over_predict_stored_in_the_file_and_dropped(tmp_path):
+@pytest.mark.parametrize("lookup", ["catalog call", "bind"])
+def test_view_over_predict_stored_in_the_file_and_dropped(tmp_path, lookup, monkeypatch):
+    """Whether the views' table exists comes from DuckDB's catalog, or where a DuckDB cannot say
+    (engine_calls.table_exists), from binding a SELECT over it."""
+    if lookup == "bind":
+        monkeypatch.setattr(engine_calls, "table_exists", lambda con, schema, name: None)
     path = str(tmp_path / "scores.duckdb")
     con = sqlpredict.connect(path)
     run(con, MODELS_TABLE + "INSERT INTO models (description, data) VALUES ('linear', ?)\n" + SETUP, [MODEL])
