@@ -44,7 +44,7 @@ class Catalog:
 
     def _exists(self) -> bool:
         if self._has_table is None:
-            found = engine_calls.table_exists(self.con, "main", TABLE)
+            found = engine_calls.name_exists(self.con, "main", TABLE)
             self._has_table = self._binds(_SELECT_TABLE) if found is None else found
         return self._has_table
 

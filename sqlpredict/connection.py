@@ -28,7 +28,8 @@ from .errors import Error, InterfaceError, NotSupportedError, ProgrammingError, 
 if t.TYPE_CHECKING:
     from .cursor import Cursor
 from .catalog import KIND_WORDS, Catalog, raise_exists
-from .planner import PlanContext, PreparedStatement, mixed_markers_error, number_markers, prepare, adapt_tsql, register, unregister
+from .planner import (PlanContext, PreparedStatement, adapt_tsql, mixed_markers_error, number_markers, prepare,
+                      register, unregister)
 from .sessions import DEFAULT_CACHE_BYTES, SessionCache, resolve_providers
 from .stream import DEFAULT_BATCH_SIZE
 from .tsql import BatchRunner, check_marker_count

@@ -3,8 +3,8 @@
 Both are the engine's own (the duckdb client's relation layer is built on
 them), and each saves a round trip through DuckDB's catalog that a short
 PREDICT made on every statement (benchmarks/README.md, "Streams read through
-source handles"). Where a DuckDB lacks one, the function says so with None
-and its caller takes the public way.
+source handles"). Where a DuckDB lacks one, or has changed it, the function
+answers None and its caller takes the public way.
 """
 
 from __future__ import annotations
@@ -14,19 +14,28 @@ import typing as t
 import duckdb
 
 
-def source_registry(con: duckdb.DuckDBPyConnection) -> t.Callable[[t.Any], t.Any] | None:
-    """DuckDB's registry of Python objects: called with an Arrow table or reader, it returns a
-    handle whose `name` statements on `con` read the object by, for as long as the handle lives.
-    None: register a view instead (`con.register`), a catalog write, and drop it, another.
+def register_source(con: duckdb.DuckDBPyConnection, obj: t.Any) -> t.Any | None:
+    """Put `obj` (an Arrow table or reader) in DuckDB's registry of Python objects: the handle
+    returned has the `name` that statements on `con` read it by, for as long as the handle lives.
+
+    None: register a view instead (`con.register`), a catalog write, and drop it later, another.
     """
-    return getattr(con, "_register_source", None)
+    try:
+        handle = con._register_source(obj)
+        return handle if isinstance(handle.name, str) else None
+    except (AttributeError, TypeError):
+        return None
 
 
-def table_exists(con: duckdb.DuckDBPyConnection, schema: str, name: str) -> bool | None:
-    """Whether `schema.name` is a table, from the catalog without a statement. None: bind one to find out.
+def name_exists(con: duckdb.DuckDBPyConnection, schema: str, name: str) -> bool | None:
+    """Whether `schema.name` is a table or a view, from the catalog without a statement.
 
-    Binding a statement over a missing table raises, and the error's "Did you
-    mean" search of the catalog costs about as much as the bind.
+    None: bind a statement over it to find out. A bind over a missing name
+    raises, and the error's "Did you mean" search of the catalog costs about
+    as much as the bind.
     """
-    kind = getattr(con, "_table_kind", None)
-    return None if kind is None else kind((schema, name)) == "table"
+    try:
+        kind = con._table_kind((schema, name))
+    except (AttributeError, TypeError):
+        return None
+    return kind != "none" if kind in ("table", "view", "none") else None

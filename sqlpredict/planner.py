@@ -200,16 +200,15 @@ def prepare(statement: exp.Expression, ctx: PlanContext) -> PreparedStatement:
 
 def _expose(statement: exp.Expression, streams: list[PredictStream | StaticRelation],
             con: duckdb.DuckDBPyConnection) -> list[t.Any]:
-    """Each stream under a name from DuckDB's source registry (engine_calls.source_registry),
+    """Each stream under a name from DuckDB's source registry (engine_calls.register_source),
     renamed so in the statement; the handles keep the names. An empty list: the DuckDB
     has no registry, and the connection registers the streams as views by their own names.
     """
-    register_source = engine_calls.source_registry(con)
-    if register_source is None:
-        return []
     sources, names = [], {}
     for stream in streams:
-        handle = register_source(stream.relation())
+        handle = engine_calls.register_source(con, stream.relation())
+        if handle is None:
+            return []  # the same for every stream: the registry is the connection's
         sources.append(handle)
         names[stream.name] = handle.name
         stream.own_names[handle.name] = stream.own_names.get(stream.name, stream.name)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import duckdb
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -222,10 +223,10 @@ def test_predict_over_predict_equals_the_two_models_in_turn(con, query, registry
     """A CTE, derived table or view with PREDICT in it is the DATA of another PREDICT.
 
     The statement reads its streams through DuckDB's source registry; a DuckDB
-    without one gets them as views (engine_calls.source_registry), with the same rows.
+    without one gets them as views (engine_calls.register_source), with the same rows.
     """
     if registry == "views":
-        monkeypatch.setattr(engine_calls, "source_registry", lambda con: None)
+        monkeypatch.setattr(engine_calls, "register_source", lambda con, obj: None)
     con.cursor().execute(f"CREATE VIEW v_first AS {FIRST_AS_F0}")
     rows = dict(con.cursor().execute(query, [SECOND]).fetchall())
     ids, f0, f1 = table_values(con)
@@ -233,6 +234,19 @@ def test_predict_over_predict_equals_the_two_models_in_turn(con, query, registry
     want = run_direct(SECOND, {"f0": first, "f1": np.asarray(f1, np.float32).reshape(-1, 1)})[0].ravel()
     assert sorted(rows) == ids.tolist()
     assert np.array_equal(np.array([rows[i] for i in ids], np.float32), want)
+
+
+def test_a_duckdb_without_the_undocumented_calls_gets_the_public_way():
+    """engine_calls answers None, and its callers register views and bind, for a DuckDB whose
+    connection lacks the calls (here an object with neither)."""
+    assert engine_calls.register_source(object(), pa.table({"x": [1]})) is None
+    assert engine_calls.name_exists(object(), "main", "t") is None
+    duck = duckdb.connect()  # the installed DuckDB has both, and they answer as a statement would
+    assert engine_calls.name_exists(duck, "main", "t") is False
+    duck.execute("CREATE TABLE t (x INT)")
+    assert engine_calls.name_exists(duck, "main", "t") is True
+    handle = engine_calls.register_source(duck, pa.table({"x": [1, 2]}))
+    assert duck.execute(f'SELECT sum(x) FROM "{handle.name}"').fetchall() == [(3,)]
 
 
 def test_a_cte_with_predict_that_data_does_not_read_stays_out_of_data(con):

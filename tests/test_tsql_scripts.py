@@ -527,9 +527,9 @@ SELECT d.[Id], p.[score] FROM PREDICT(MODEL = @model, DATA = #scoring AS d) WITH
 @pytest.mark.parametrize("lookup", ["catalog call", "bind"])
 def test_view_over_predict_stored_in_the_file_and_dropped(tmp_path, lookup, monkeypatch):
     """Whether the views' table exists comes from DuckDB's catalog, or where a DuckDB cannot say
-    (engine_calls.table_exists), from binding a SELECT over it."""
+    (engine_calls.name_exists), from binding a SELECT over it."""
     if lookup == "bind":
-        monkeypatch.setattr(engine_calls, "table_exists", lambda con, schema, name: None)
+        monkeypatch.setattr(engine_calls, "name_exists", lambda con, schema, name: None)
     path = str(tmp_path / "scores.duckdb")
     con = sqlpredict.connect(path)
     run(con, MODELS_TABLE + "INSERT INTO models (description, data) VALUES ('linear', ?)\n" + SETUP, [MODEL])
