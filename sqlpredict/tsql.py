@@ -163,7 +163,7 @@ def command_error(statement: Statement) -> NotSupportedError:
                              f"{statement.text.splitlines()[0][:80]}; {fix}")
 
 
-def refusal(tree: exp.Expression, statement: Statement) -> NotSupportedError | None:
+def refusal(tree: exp.Expression, statement: Statement) -> Error | None:
     """Why sqlpredict will not run a statement, known from its text alone.
 
     Every statement of a batch is asked before any of them runs, as SQL Server compiles a whole
@@ -174,6 +174,9 @@ def refusal(tree: exp.Expression, statement: Statement) -> NotSupportedError | N
         if isinstance(tree, kind):
             return NotSupportedError(f"line {line}: {name} is outside what sqlpredict runs "
                                      "(no control flow); split the script or run that logic in Python")
+    if isinstance(tree, exp.Command) and _STRAY_GO.fullmatch(statement.text.strip()):
+        return ProgrammingError(f"line {line}: Incorrect syntax near 'GO': GO ends a batch only on a line of "
+                                "its own, as sqlcmd and SSMS read it; put it on the next line")
     if isinstance(tree, (exp.Command, *_NOT_STATEMENTS)):
         return command_error(statement)
     if isinstance(tree, (exp.Execute, exp.ExecuteSql)) and _dynamic(tree):
@@ -508,6 +511,7 @@ def _output_value(variable: Variable) -> t.Any:
 
 # What sqlglot makes of a statement word it does not know (OPEN c, GOTO x, RAISERROR(...)): an expression.
 _NOT_STATEMENTS = (exp.Alias, exp.Column, exp.Anonymous)
+_STRAY_GO = re.compile(r"GO(?:\s+\d+)?;?", re.IGNORECASE)  # GO after a statement on its line
 
 
 def _copies(parsed: ParsedBatch | None) -> ParsedBatch | None:

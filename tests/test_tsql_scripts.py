@@ -183,6 +183,13 @@ SELECT [score] FROM #log
     assert run(loaded, "SELECT COUNT(*) FROM #log")[0] == [(3,)]
 
 
+@pytest.mark.parametrize("script", ["SELECT 1 AS [a]; GO", "SELECT 1 AS [a]; go 2", "SELECT 1 AS [a];GO;"])
+def test_go_after_a_statement_on_its_line_is_a_syntax_error(con, script):
+    """SQL Server's Msg 102: GO separates batches only on a line of its own, so here it is not one."""
+    with pytest.raises(sqlpredict.ProgrammingError, match="line 1: Incorrect syntax near 'GO'"):
+        run(con, script)
+
+
 def test_a_batch_of_comments_only_runs_nothing(con):
     sets = run(con, "SELECT 1 AS [a]\nGO\n-- only a comment\n/* and a block */\nGO\nSELECT 2 AS [b]\nGO\n")
     assert sets == [[(1,)], [(2,)]]
