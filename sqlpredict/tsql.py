@@ -21,7 +21,7 @@ from sqlglot.errors import ParseError, TokenError
 from .dialects import parse, to_duckdb
 from .errors import Error, NotSupportedError, ProgrammingError, parse_error_text
 from .procedures import Argument, Procedure, exec_arguments, is_create_procedure, match_arguments, parse_procedure
-from .script import Batch, Statement, split_batches, split_statements
+from .script import STARTS, Batch, Statement, split_batches, split_statements
 from .tsql_casts import declared_length, sized
 
 if t.TYPE_CHECKING:
@@ -163,13 +163,17 @@ def command_error(statement: Statement) -> NotSupportedError:
                              f"{statement.text.splitlines()[0][:80]}; {fix}")
 
 
-def refusal(tree: exp.Expression, statement: Statement) -> Error | None:
-    """Why sqlpredict will not run a statement, known from its text alone.
+def refusal(tree: exp.Expression, statement: Statement, first: bool = False) -> Error | None:
+    """Why sqlpredict will not run a statement, known from its text alone; `first`: the batch's first.
 
     Every statement of a batch is asked before any of them runs, as SQL Server compiles a whole
     batch first: a batch with one statement that sqlpredict does not run runs nothing.
     """
     line = statement.line
+    if isinstance(tree, _NOT_STATEMENTS):
+        named = _named_procedure(statement, first)
+        if named is not None:
+            return named
     for kind, name in UNSUPPORTED.items():
         if isinstance(tree, kind):
             return NotSupportedError(f"line {line}: {name} is outside what sqlpredict runs "
@@ -208,9 +212,24 @@ def refusal(tree: exp.Expression, statement: Statement) -> Error | None:
     return None
 
 
-def _checked(tree: exp.Expression, statement: Statement) -> exp.Expression | Error:
+def _named_procedure(statement: Statement, first: bool) -> Error | None:
+    """A name alone, with or without arguments (not a T-SQL statement word, as in `OPEN c`).
+
+    SQL Server runs a batch's first statement `name args` as EXEC name args; anywhere else it is Msg 102.
+    """
+    text = statement.text.splitlines()[0][:80]
+    word = (re.findall(r"[^\s(,;]+", text) or [text])[0]
+    if word.upper() in STARTS:
+        return None
+    if first:
+        return NotSupportedError(f"line {statement.line}: sqlpredict runs a procedure only by EXEC, not by its "
+                                 f"name alone at the start of a batch: write EXEC {text}")
+    return ProgrammingError(f"line {statement.line}: Incorrect syntax near '{word}': {text} is not a statement")
+
+
+def _checked(tree: exp.Expression, statement: Statement, first: bool = False) -> exp.Expression | Error:
     """The tree, or the error that running it would raise."""
-    return refusal(tree, statement) or tree
+    return refusal(tree, statement, first) or tree
 
 
 def first_error(parsed: ParsedBatch) -> Error | None:
@@ -257,7 +276,7 @@ class BatchRunner:
                         readable = False
                     else:
                         used += marker_count(tree)
-                        parsed.append((statement, _checked(tree, statement)))
+                        parsed.append((statement, _checked(tree, statement, first=not parsed)))
             batches.append((batch, parsed))
             for _ in range(batch.count - 1):  # GO n: the same values for its markers each time
                 batches.append((batch, _copies(parsed)))

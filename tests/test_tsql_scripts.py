@@ -190,6 +190,19 @@ def test_go_after_a_statement_on_its_line_is_a_syntax_error(con, script):
         run(con, script)
 
 
+@pytest.mark.parametrize(("script", "near"), [("SELECT 1 AS [a]; p", "p"), ("SELECT 1 AS [a]\nGO\nSELECT 2; f(1)", "f"),
+                                           ("SELECT 1 AS [a]; p q", "p")])
+def test_a_name_alone_after_a_statement_is_a_syntax_error(con, script, near):
+    """Msg 102: only a batch's first statement may name a procedure without EXEC."""
+    with pytest.raises(sqlpredict.ProgrammingError, match=f"Incorrect syntax near '{near}'"):
+        run(con, script)
+
+
+def test_a_procedure_named_without_exec_at_a_batch_start_says_to_write_exec(con):
+    with pytest.raises(sqlpredict.NotSupportedError, match="line 3: .*write EXEC p"):
+        run(con, "SELECT 1 AS [a]\nGO\np\n")
+
+
 def test_a_batch_of_comments_only_runs_nothing(con):
     sets = run(con, "SELECT 1 AS [a]\nGO\n-- only a comment\n/* and a block */\nGO\nSELECT 2 AS [b]\nGO\n")
     assert sets == [[(1,)], [(2,)]]
