@@ -105,6 +105,13 @@ def _check_declared_cast(out: OutputBinding) -> None:
     """
     if out.declared_type is None or out.dtype is None or out.dtype == np.dtype(object):
         return
+    if _duckdb_type_name(out.declared_type) == "BIT":
+        # DuckDB's bit string reaches the statement as the BLOB of its internal form, through Arrow
+        raise ProgrammingError(
+            f"PREDICT: WITH declares {out.name} as a bit string (DuckDB's BIT), which no model output fills; "
+            f"declare BOOLEAN for a true/false output, or a numeric type, e.g. {out.name} "
+            f"{sql_name(out.natural_type, out.dialect)}"
+        )
     problem = _cast_problem(out.natural_type, out.declared_type, out.width)
     if problem is not None:
         declared, natural = sql_name(out.declared_type, out.dialect), sql_name(out.natural_type, out.dialect)
@@ -113,6 +120,12 @@ def _check_declared_cast(out: OutputBinding) -> None:
             f"{natural} values ({out.output.onnx_type}), which do not convert to {declared} "
             f"({problem}); declare a numeric or character type, e.g. {out.name} {natural}"
         )
+
+
+@functools.lru_cache(maxsize=256)
+def _duckdb_type_name(sql_type: str) -> str:
+    """DuckDB's own name for a type as written (BITSTRING is BIT): asked once per type name."""
+    return str(scratch.cursor().sql(f"SELECT CAST(NULL AS {sql_type}) AS v").types[0])
 
 
 @functools.lru_cache(maxsize=256)

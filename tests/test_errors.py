@@ -170,6 +170,25 @@ def test_with_type_errors_name_types_as_t_sql_writes_them(con):
     assert "WITH declares y as date, but output 'y' gives real values" in message and message.endswith("e.g. y real")
 
 
+@pytest.mark.parametrize("declared", ["BIT", "BITSTRING"])
+def test_a_bit_string_in_with_is_refused_in_the_duckdb_dialect(declared):
+    """DuckDB's BIT is a bit string, which reached the statement as a BLOB of its internal bytes;
+    T-SQL's BIT is a boolean, and stays one."""
+    duck = sqlpredict.connect(dialect="duckdb")
+    duck.cursor().execute("CREATE TABLE t (id INT, x REAL)")
+    duck.cursor().execute("INSERT INTO t VALUES (1, 1.5), (2, 0)")
+    message = fails(duck, sqlpredict.ProgrammingError,
+                    f"SELECT p.y FROM PREDICT(MODEL = ?, DATA = t AS d) WITH (y {declared}) AS p", [IDENTITY])
+    assert "bit string" in message and "BOOLEAN" in message
+    tsql = sqlpredict.connect()
+    tsql.cursor().execute("CREATE TABLE t (id INT, x REAL)")
+    tsql.cursor().execute("INSERT INTO t VALUES (1, 1.5), (2, 0)")
+    rows = tsql.cursor().execute("SELECT d.id, p.y FROM PREDICT(MODEL = ?, DATA = t AS d) WITH (y BIT) AS p "
+                                 "ORDER BY d.id", [IDENTITY]).fetchall()
+    want = run_direct(IDENTITY, {"x": np.array([[1.5], [0]], np.float32)})[0].ravel()
+    assert rows == [(1, bool(want[0])), (2, bool(want[1]))]
+
+
 def test_overflow_of_a_declared_type_is_a_data_error(con):
     cur = con.cursor()
     cur.execute("CREATE TABLE big (id INT, x BIGINT)")
