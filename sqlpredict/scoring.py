@@ -20,11 +20,17 @@ from .sessions import CompiledModel, run_session
 from .sqltypes import arrow_type, converts_exactly, parse_sql_type, sql_name
 
 
-@functools.lru_cache(maxsize=256)
 def duckdb_arrow_type(sql_type: str) -> pa.DataType:
-    """The Arrow type DuckDB gives a value of `sql_type` (asked once per type name)."""
-    table = scratch.cursor().sql(f"SELECT CAST(NULL AS {sql_type}) AS v").to_arrow_table()
-    return table.schema.field("v").type
+    """The Arrow type DuckDB gives a value of `sql_type`."""
+    return _duckdb_type(sql_type)[1]
+
+
+@functools.lru_cache(maxsize=256)
+def _duckdb_type(sql_type: str) -> tuple[str, pa.DataType]:
+    """DuckDB's own name for a type as written (BITSTRING is BIT), and the Arrow type it gives
+    a value of it: asked once per type name."""
+    relation = scratch.cursor().sql(f"SELECT CAST(NULL AS {sql_type}) AS v")
+    return str(relation.types[0]), relation.to_arrow_table().schema.field("v").type
 
 
 class Scorer:
@@ -105,7 +111,7 @@ def _check_declared_cast(out: OutputBinding) -> None:
     """
     if out.declared_type is None or out.dtype is None or out.dtype == np.dtype(object):
         return
-    if _duckdb_type_name(out.declared_type) == "BIT":
+    if _duckdb_type(out.declared_type)[0] == "BIT":
         # DuckDB's bit string reaches the statement as the BLOB of its internal form, through Arrow
         raise ProgrammingError(
             f"PREDICT: WITH declares {out.name} as a bit string (DuckDB's BIT), which no model output fills; "
@@ -120,12 +126,6 @@ def _check_declared_cast(out: OutputBinding) -> None:
             f"{natural} values ({out.output.onnx_type}), which do not convert to {declared} "
             f"({problem}); declare a numeric or character type, e.g. {out.name} {natural}"
         )
-
-
-@functools.lru_cache(maxsize=256)
-def _duckdb_type_name(sql_type: str) -> str:
-    """DuckDB's own name for a type as written (BITSTRING is BIT): asked once per type name."""
-    return str(scratch.cursor().sql(f"SELECT CAST(NULL AS {sql_type}) AS v").types[0])
 
 
 @functools.lru_cache(maxsize=256)
