@@ -33,6 +33,7 @@ from .planner import (PlanContext, PreparedStatement, adapt_tsql, mixed_markers_
 from .sessions import DEFAULT_CACHE_BYTES, SessionCache, resolve_providers
 from .stream import DEFAULT_BATCH_SIZE
 from .tsql import BatchRunner, check_marker_count
+from .tsql_strings import DEFAULT_COLLATION
 from . import values
 
 NULL_POLICIES = ("propagate", "error")
@@ -83,6 +84,8 @@ class Connection:
         self.null_inputs = null_inputs
         self.batch_size = batch_size
         self.threads = threads
+        # T-SQL compares strings as SQL Server's default collation does, ignoring case (see tsql_strings).
+        self.collation = DEFAULT_COLLATION if self.dialect == "tsql" else None
         self.cache = _shared_cache if session_cache_bytes is None else SessionCache(session_cache_bytes)
         try:
             self._db: duckdb.DuckDBPyConnection | None = duckdb.connect(database, read_only=read_only)
@@ -90,6 +93,8 @@ class Connection:
             self._db.execute("SET python_enable_replacements = false")
             # DuckDB's own progress bar writes to stdout, into whatever the caller prints there.
             self._db.execute("SET enable_progress_bar = false")
+            if self.collation:  # SESSION: other connections to the same database keep their own
+                self._db.execute(f"SET SESSION default_collation = '{self.collation}'")
         except duckdb.Error as exc:
             raise from_duckdb(exc) from exc
         self._autocommit = autocommit
@@ -431,7 +436,7 @@ class Connection:
             con=self._db, dialect=self.dialect, params=params, cache=self.cache, providers=self.providers,
             null_inputs=self.null_inputs, batch_size=self.batch_size, threads=self.threads,
             can_stream=not self._dirty, is_temp=self._is_temp,
-            progress=self.progress,
+            progress=self.progress, collation=self.collation,
         )
         try:
             return prepare(statement, ctx)

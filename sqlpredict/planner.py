@@ -56,6 +56,7 @@ class PlanContext:
     progress: t.Callable[[int], None] | None = None
     can_stream: bool = True  # False while the transaction holds uncommitted writes
     is_temp: t.Callable[[str], bool] = lambda name: False  # a temporary table or view of the connection
+    collation: str | None = None  # the session's default collation, which DATA read elsewhere must share
 
 
 @dataclass
@@ -463,7 +464,7 @@ def plan_predict(node: PredictSource, ctx: PlanContext,
         progress=ctx.progress,
         own_names=own_names,
     )
-    stream.open(ctx.con, streaming=streaming)
+    stream.open(ctx.con, streaming=streaming, collation=ctx.collation)
     return stream
 
 

@@ -68,13 +68,19 @@ class PredictStream:
         self._lock = threading.Lock()  # orders starting workers against close()
         self.prefetch = os.environ.get("SQLPREDICT_PREFETCH", "1") != "0"
 
-    def open(self, con: duckdb.DuckDBPyConnection, streaming: bool) -> None:
-        """Start reading DATA; on the user's connection, read and score it all now."""
+    def open(self, con: duckdb.DuckDBPyConnection, streaming: bool, collation: str | None = None) -> None:
+        """Start reading DATA; on the user's connection, read and score it all now.
+
+        A sibling connection does not inherit the user's session settings: `collation` is the
+        user's default collation, which DATA's filters must compare strings under.
+        """
         self.streaming = streaming
         source_con = con
-        if streaming:
-            self._sibling = source_con = con.cursor()
         try:
+            if streaming:
+                self._sibling = source_con = con.cursor()
+                if collation:
+                    source_con.execute(f"SET SESSION default_collation = '{collation}'")
             self._source = source_con.sql(self.data_sql, params=self.data_params).to_arrow_reader(self.batch_size)
         except duckdb.Error as exc:
             self.close()

@@ -23,6 +23,7 @@ from .errors import Error, NotSupportedError, ProgrammingError, parse_error_text
 from .procedures import Argument, Procedure, exec_arguments, is_create_procedure, match_arguments, parse_procedure
 from .script import STARTS, Batch, Statement, split_batches, split_statements
 from .tsql_casts import declared_length, sized
+from .tsql_strings import collation_names, duckdb_collation
 
 if t.TYPE_CHECKING:
     from .connection import Connection, ResultSet
@@ -206,6 +207,11 @@ def refusal(tree: exp.Expression, statement: Statement, first: bool = False) -> 
                 return NotSupportedError(f"line {line}: SET ROWCOUNT other than 0 would stop every later statement "
                                          "after that many rows, which sqlpredict does not do; write TOP (n) in "
                                          "the statement instead")
+    for _, name in collation_names(tree):
+        if duckdb_collation(name) is None:
+            return ProgrammingError(f"line {line}: Invalid collation '{name}': sqlpredict reads a SQL Server "
+                                    "collation name by its case, accent or binary part (_CI or _CS, _AI or _AS, "
+                                    "_BIN or _BIN2), as in Latin1_General_CI_AS")
     system = next((p for p in tree.find_all(exp.Parameter) if isinstance(p.this, exp.Parameter)), None)
     if system is not None:  # @@NAME: sqlglot nests one parameter in another
         return system_variable_error(system.this.name, line)

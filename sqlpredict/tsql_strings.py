@@ -1,5 +1,11 @@
-"""T-SQL string semantics where DuckDB's differ: LEN and LIKE's character classes.
+"""T-SQL string semantics where DuckDB's differ: collations, LEN and LIKE's character classes.
 
+- SQL Server compares strings under a collation, by default its installation's
+  SQL_Latin1_General_CP1_CI_AS: case-insensitive, accent-sensitive. DuckDB compares bytes. A T-SQL
+  connection makes DuckDB's NOCASE its session's default (`DEFAULT_COLLATION`), so `=`, `<`, IN,
+  LIKE, joins, GROUP BY, DISTINCT and ORDER BY ignore case as they do in SQL Server, and a
+  `COLLATE` clause with a SQL Server collation name becomes the DuckDB collation with the same
+  case and accent rules (`duckdb_collation`).
 - `LEN(x)` does not count trailing spaces (`LEN('abc  ')` is 3); DuckDB's length does.
 - T-SQL's LIKE has character classes, `[ab]`, `[a-f]`, `[^0-9]`; DuckDB's LIKE reads `[` as itself,
   so `LIKE '[ab]%'` matches nothing. A pattern written as a literal with a class becomes the
@@ -9,12 +15,46 @@
 from __future__ import annotations
 
 import re
+import typing as t
 
 from sqlglot import exp
 
 
+# DuckDB's collation for SQL Server's default, made the session default of every T-SQL connection.
+DEFAULT_COLLATION = "nocase"
+
+
+def duckdb_collation(name: str) -> str | None:
+    """The DuckDB collation with a SQL Server collation's case and accent rules; None for a name it cannot be.
+
+    SQL Server's names end in their rules: `_CI`/`_CS` (case), `_AI`/`_AS` (accents), or `_BIN`/`_BIN2`
+    (compare code points). The language part (Latin1_General, French, ...) is not kept: DuckDB orders
+    strings by their bytes.
+    """
+    parts = set(name.upper().split("_"))
+    if name.upper() == "DATABASE_DEFAULT":
+        return DEFAULT_COLLATION
+    if parts & {"BIN", "BIN2"}:
+        return "c"
+    if not parts & {"CI", "CS"}:
+        return None
+    rules = (["nocase"] if "CI" in parts else []) + (["noaccent"] if "AI" in parts else [])
+    return ".".join(rules) or "c"
+
+
+def collation_names(statement: exp.Expression) -> t.Iterator[tuple[exp.Expression, str]]:
+    """Each COLLATE clause of a statement (expression or column definition), with the name it gives."""
+    for node in statement.find_all(exp.Collate, exp.CollateColumnConstraint):
+        named = node.expression if isinstance(node, exp.Collate) else node.this
+        yield node, named.name
+
+
 def adapt_strings(statement: exp.Expression) -> None:
-    """Give LEN and LIKE in a T-SQL statement their T-SQL results."""
+    """Give COLLATE, LEN and LIKE in a T-SQL statement their T-SQL results."""
+    for node, name in list(collation_names(statement)):
+        collation = duckdb_collation(name)
+        if collation is not None:
+            node.set("expression" if isinstance(node, exp.Collate) else "this", exp.Var(this=collation))
     for length in list(statement.find_all(exp.Length)):
         _without_trailing_spaces(length)
     for like in list(statement.find_all(exp.Like)):
@@ -38,10 +78,23 @@ def _character_classes(like: exp.Like) -> None:
     regex = like_regex(pattern.name, escape)
     if regex is None:
         return
+    if _ignores_case(like.this):
+        regex = "(?i)" + regex
     match: exp.Expression = exp.RegexpFullMatch(this=like.this, expression=exp.Literal.string(regex))
     if like.args.get("negate"):
         match = exp.Not(this=match)
     (escape_node or like).replace(match)
+
+
+def _ignores_case(operand: exp.Expression) -> bool:
+    """Whether LIKE ignores case on this operand: under the default collation, unless COLLATE says otherwise.
+
+    A column declared with a case-sensitive collation is not seen here (that needs the catalog): a LIKE
+    with a character class on it ignores case unless the operand has its own COLLATE.
+    """
+    if isinstance(operand, exp.Collate):
+        return "nocase" in operand.expression.name
+    return True
 
 
 def like_regex(pattern: str, escape: str | None = None) -> str | None:

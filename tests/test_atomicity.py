@@ -93,9 +93,9 @@ def paths(monkeypatch):
     seen: list[bool] = []
     original = stream_module.PredictStream.open
 
-    def spy(self, con, streaming):
+    def spy(self, con, streaming, **kwargs):
         seen.append(streaming)
-        return original(self, con, streaming)
+        return original(self, con, streaming, **kwargs)
 
     monkeypatch.setattr(stream_module.PredictStream, "open", spy)
     return seen

@@ -1646,3 +1646,84 @@ SELECT n FROM dbo.names WHERE n LIKE '5[%]'
 """)
     assert sets == [[("Carsen",), ("Karsen",), ("Larsen",)], [("5%",), ("50",), ("Arsen",), ("Zarsen",)],
                     [("5%",), ("50",)], [("5%",)]]
+
+
+# ------------------------------------------------------------------ collation
+
+
+CITIES = """
+CREATE TABLE dbo.Houses (Id INT, City VARCHAR(20), f0 REAL, f1 REAL)
+INSERT INTO dbo.Houses VALUES (1, 'Lyon', 1.5, 2.0), (2, 'lyon', -1.0, 0.25), (3, 'Paris', 0.125, -7.5),
+                              (4, 'LYON', 40.25, 3.0), (5, 'Évry', 2.5, 1.0), (6, 'evry', 3.5, -1.0)
+"""
+
+
+def test_strings_compare_ignoring_case_as_under_sql_servers_default_collation(con):
+    """SQL Server's default collation (SQL_Latin1_General_CP1_CI_AS) ignores case and keeps accents, in =, IN,
+    LIKE, joins, GROUP BY, DISTINCT and ORDER BY: a script's `WHERE City = 'lyon'` finds 'Lyon'."""
+    sets = run(con, CITIES + """
+CREATE TABLE #wanted (City VARCHAR(20))
+INSERT INTO #wanted VALUES ('PARIS')
+SELECT Id FROM dbo.Houses WHERE City = 'lyon' ORDER BY Id
+SELECT Id FROM dbo.Houses WHERE City IN ('paris', 'EVRY') ORDER BY Id
+SELECT Id FROM dbo.Houses WHERE City LIKE 'l%' ORDER BY Id
+SELECT Id FROM dbo.Houses WHERE City LIKE '[k-m]yon' ORDER BY Id
+SELECT COUNT(*) FROM dbo.Houses GROUP BY City ORDER BY COUNT(*) DESC, MIN(Id)
+SELECT COUNT(DISTINCT City) FROM dbo.Houses
+SELECT h.Id FROM dbo.Houses AS h JOIN #wanted AS w ON w.City = h.City
+SELECT TOP (3) City FROM dbo.Houses WHERE City NOT LIKE '%vry' ORDER BY City DESC, Id
+""")
+    assert sets == [[(1,), (2,), (4,)], [(3,), (6,)], [(1,), (2,), (4,)], [(1,), (2,), (4,)],
+                    [(3,), (1,), (1,), (1,)], [(4,)], [(3,)], [("Paris",), ("Lyon",), ("lyon",)]]
+
+
+def test_collate_takes_sql_server_collation_names(con):
+    """COLLATE with a SQL Server name keeps its case and accent rules: _CS and _BIN compare case, _AI ignores
+    accents; in a column definition the rule stays with the column."""
+    sets = run(con, CITIES + """
+CREATE TABLE dbo.Exact (City VARCHAR(20) COLLATE Latin1_General_CS_AS)
+INSERT INTO dbo.Exact SELECT City FROM dbo.Houses
+SELECT Id FROM dbo.Houses WHERE City = 'lyon' COLLATE Latin1_General_CS_AS
+SELECT Id FROM dbo.Houses WHERE City COLLATE Latin1_General_BIN2 LIKE 'L%' ORDER BY Id
+SELECT Id FROM dbo.Houses WHERE City COLLATE Latin1_General_BIN LIKE '[K-M]yon'
+SELECT Id FROM dbo.Houses WHERE City COLLATE French_CI_AI = 'EVRY' ORDER BY Id
+SELECT Id FROM dbo.Houses WHERE City COLLATE DATABASE_DEFAULT = 'LYON' ORDER BY Id
+SELECT COUNT(*) FROM dbo.Exact WHERE City = 'LYON'
+""")
+    assert sets == [[(2,)], [(1,), (4,)], [(1,)], [(5,), (6,)], [(1,), (2,), (4,)], [(1,)]]
+
+
+def test_an_unknown_collation_is_a_syntax_error_and_its_batch_runs_nothing(con):
+    with pytest.raises(sqlpredict.ProgrammingError, match=r"line 2: Invalid collation 'Klingon_Ordering'.*_CI or _CS"):
+        run(con, "CREATE TABLE t (x INT)\nSELECT 1 WHERE 'a' = 'A' COLLATE Klingon_Ordering")
+    with pytest.raises(sqlpredict.ProgrammingError, match="t"):
+        run(con, "SELECT x FROM t")  # the batch ran none of its statements
+
+
+def test_a_filter_on_a_text_column_of_data_ignores_case_where_the_model_reads_data(con):
+    """DATA is read on a connection of its own (while the statement streams): a WHERE on a data column,
+    moved into DATA, compares strings as the statement does, so it keeps the rows the statement would."""
+    run(con, CITIES)
+    con.commit()  # DATA streams from a sibling connection only outside uncommitted writes
+    rows = run(con, """
+DECLARE @model VARBINARY(MAX) = ?
+SELECT d.Id, p.score FROM PREDICT(MODEL = @model, DATA = dbo.Houses AS d) WITH (score REAL) AS p
+WHERE d.City = 'LYON' AND p.score IS NOT NULL ORDER BY d.Id
+""", [MODEL])[0]
+    ids, scores = scored(rows)
+    assert ids == [1, 2, 4]
+    assert_scores(scores, [1.5, -1.0, 40.25], [2.0, 0.25, 3.0])
+
+
+def test_the_duckdb_dialect_keeps_duckdbs_byte_comparison(tmp_path):
+    """Only T-SQL connections ignore case: the session setting does not reach a DuckDB-dialect connection,
+    even to the same database in the same process."""
+    path = str(tmp_path / "c.duckdb")
+    tsql = sqlpredict.connect(path, autocommit=True)
+    duck = sqlpredict.connect(path, dialect="duckdb")
+    try:
+        assert tsql.execute("SELECT CASE WHEN 'a' = 'A' THEN 1 ELSE 0 END").fetchall() == [(1,)]
+        assert duck.execute("SELECT 'a' = 'A', 'a' = 'A' COLLATE NOCASE").fetchall() == [(False, True)]
+    finally:
+        duck.close()
+        tsql.close()
