@@ -8,10 +8,12 @@ fills each result column (with the declared type to CAST to).
 from __future__ import annotations
 
 import re
+import typing as t
 from dataclasses import dataclass
 
 import numpy as np
 
+from .dialects import get_dialect, quote_identifier
 from .errors import ProgrammingError
 from .model import ModelInfo, TensorInfo
 from .sqltypes import (
@@ -35,6 +37,7 @@ class InputBinding:
     dtype: np.dtype  # what the model takes
     width: int | None  # k for an [N,k] input fed by an array column
     rank: int  # 1 for [N], 2 for [N,1] and [N,k]
+    dialect: str = "duckdb"  # the connection's: messages write names and fixes as its users do
 
 
 @dataclass(frozen=True)
@@ -76,10 +79,15 @@ def match_name(wanted: str, names: list[str], what: str) -> str | None:
         renamed = [n for n in names if (m := _DUCKDB_RENAME.fullmatch(n))
                    and m["base"].lower() == wanted.lower() and m["base"] != found[0]]
         if renamed:
+            bases = [_DUCKDB_RENAME.fullmatch(n)["base"] for n in renamed]
+            fix = (f"SQL names ignore case, so one relation cannot hold both under their own names; keep only "
+                   f"one of them in DATA" if wanted in bases else
+                   f"none is spelled exactly '{wanted}'. Keep only one of them in DATA, or name one exactly "
+                   f"{wanted}")
             raise ProgrammingError(
                 f"PREDICT: input '{wanted}' matches DATA columns that differ only in case: \"{found[0]}\", "
-                + ", ".join(f'"{_DUCKDB_RENAME.fullmatch(n)["base"]}" (which DuckDB renamed "{n}")' for n in renamed)
-                + f"; none is spelled exactly '{wanted}'. Keep only one of them in DATA, or name one exactly {wanted}"
+                + ", ".join(f'"{base}" (which DuckDB renamed "{n}")' for base, n in zip(bases, renamed))
+                + f"; {fix}"
             )
     if len(found) > 1:
         kinds = "DATA columns" if what == "input" else "model outputs"
@@ -114,7 +122,7 @@ def _per_row_width(info: TensorInfo, kind: str) -> tuple[int, int | None]:
             "sqlpredict needs one value or one fixed-size array per row"
         )
     raise ProgrammingError(
-        f"PREDICT: {kind} '{info.name}' has shape {info.shape_text}; sqlpredict binds inputs of shape "
+        f"PREDICT: {kind} '{info.name}' has shape {info.shape_text}; sqlpredict binds {kind}s of shape "
         "[N], [N,1] or [N,k] (one value or one array of k values per row)"
     )
 
@@ -135,13 +143,13 @@ def bind_inputs(model: ModelInfo, columns: list[tuple[str, str]], dialect: str) 
             raise ProgrammingError(
                 f"PREDICT: input '{info.name}' ({info.onnx_type}, shape {info.shape_text}) has no DATA column "
                 f"of that name; DATA has columns: {listed}. Add a column named {info.name} to DATA "
-                f"(for example: expression AS {info.name})"
+                f"(for example: expression AS {_ident(info.name, dialect)})"
             )
         rank, width = _per_row_width(info, "input")
         dtype = ONNX_NUMPY[elem]
         col_type = parse_sql_type(types[column])
         _check_input_type(info, column, col_type, dtype, width, dialect)
-        bound.append(InputBinding(info, column, col_type, dtype, width, rank))
+        bound.append(InputBinding(info, column, col_type, dtype, width, rank, dialect))
     return tuple(bound)
 
 
@@ -156,20 +164,33 @@ def _check_input_type(info: TensorInfo, column: str, col_type: SqlType, dtype: n
     head = (f"PREDICT: input '{info.name}' expects {sql_name(wanted, dialect)} ({info.onnx_type}"
             f"{'' if width is None else ', shape ' + info.shape_text}) but column \"{column}\" is "
             f"{sql_name(col_type.name, dialect)}")
+    is_list = col_type.size is not None or col_type.elem.endswith("[]")
+    if width is not None and col_type.elem.endswith("[]"):
+        raise ProgrammingError(f"{head}, a list of any length; {fix} (each list must hold {width} values)")
     if width is not None and col_type.size is None:
-        if col_type.elem.endswith("[]"):
-            raise ProgrammingError(f"{head}, a list of any length; {fix}")
         raise ProgrammingError(
             f"{head}. SQL Edge refused inputs of shape {info.shape_text}; sqlpredict binds them to a "
-            f"fixed-size array column of {width} values: {fix}"
+            f"fixed-size array column of {width} values, which DATA builds from {width} values: "
+            f"{_array_fix(column, dtype, width, dialect)}"
         )
-    if width is None and col_type.size is not None:
-        raise ProgrammingError(f"{head}, an array; the input takes one value per row")
     if width is not None and col_type.size != width:
-        raise ProgrammingError(f"{head}, an array of {col_type.size} values; {fix}")
+        raise ProgrammingError(f"{head}, an array of {col_type.size} values, and no CAST changes an array's "
+                               f"length; {_array_fix(column, dtype, width, dialect)}")
+    if width is None and is_list:
+        col = _ident(column, dialect)
+        raise ProgrammingError(f"{head}, {'an array' if col_type.size else 'a list'}; the input takes one value per "
+                               f"row: write CAST(list_extract({col}, 1) AS {cast_target(dtype, None, dialect)}) "
+                               f"AS {col} in DATA, or the element the model was trained on")
     if src is None and dtype != np.dtype(object) and _is_temporal(col_type.elem):
         raise ProgrammingError(f"{head}; {_temporal_fix(column, dtype, width, dialect)}")
     raise ProgrammingError(f"{head}; {fix}")
+
+
+def _array_fix(column: str, dtype: np.dtype, width: int, dialect: str) -> str:
+    """How DATA builds a k-value array column: from k values (columns or expressions) with list_value."""
+    values = ", ".join(f"v{i}" for i in range(1, width + 1)) if width <= 4 else "v1, v2, ..., v" + str(width)
+    return (f"write CAST(list_value({values}) AS {cast_target(dtype, width, dialect)}) "
+            f"AS {_ident(column, dialect)} in DATA")
 
 
 def _is_temporal(elem: str) -> bool:
@@ -184,14 +205,17 @@ def _temporal_fix(column: str, dtype: np.dtype, width: int | None, dialect: str)
     """
     col = _ident(column, dialect)
     target = cast_target(dtype, width, dialect)
-    example = (f"DATEDIFF(second, '1970-01-01', {col})" if dialect == "tsql" else f"epoch({col})")
+    if dtype.itemsize >= 4:
+        example = f"DATEDIFF(second, '1970-01-01', {col})" if dialect == "tsql" else f"epoch({col})"
+        meaning = "seconds since 1970"
+    else:  # seconds since 1970 overflow a 1- or 2-byte input: a small number, the month, is the example
+        example = f"DATEPART(month, {col})" if dialect == "tsql" else f"month({col})"
+        meaning = "the month, 1 to 12"
     return (f"no CAST turns a date or time into a number, so DATA must compute the number the model was "
-            f"trained on, e.g. write CAST({example} AS {target}) AS {col} in DATA (seconds since 1970)")
+            f"trained on, e.g. write CAST({example} AS {target}) AS {col} in DATA ({meaning})")
 
 
 def _ident(name: str, dialect: str) -> str:
-    from .dialects import get_dialect, quote_identifier
-
     return quote_identifier(name, get_dialect(dialect))
 
 
@@ -199,7 +223,15 @@ def bind_outputs(model: ModelInfo, declared: list[tuple[str, str]] | None, diale
     """WITH names outputs (a subset is fine); no WITH returns every per-row tensor output."""
     outputs = {o.name: o for o in model.outputs}
     if declared is None:
-        return tuple(_bind_output(o, o.name, None, dialect) for o in model.outputs if _is_per_row_tensor(o))
+        returned = [o for o in model.outputs if _is_per_row_tensor(o)]
+        _one_column_each([o.name for o in returned], lambda a, b: (
+            f"PREDICT: the model's outputs '{a}' and '{b}' differ only in case, and SQL column names ignore case, "
+            f"so both cannot be returned; name the one you want in WITH, e.g. WITH ({_ident(a, dialect)} "
+            f"{sql_name(_bind_output(outputs[a], a, None, dialect).natural_type, dialect)})"))
+        return tuple(_bind_output(o, o.name, None, dialect) for o in returned)
+    _one_column_each([name for name, _ in declared], lambda a, b: (
+        f"PREDICT: WITH lists '{a}' and '{b}', which name one column, since SQL column names ignore case; "
+        "list each output once"))
     bound = []
     for name, type_name in declared:
         match = match_name(name, list(outputs), "WITH column")
@@ -212,10 +244,21 @@ def bind_outputs(model: ModelInfo, declared: list[tuple[str, str]] | None, diale
     return tuple(bound)
 
 
+def _one_column_each(names: list[str], message: t.Callable[[str, str], str]) -> None:
+    """Result columns are named case-insensitively (as in T-SQL and DuckDB): two names may not differ only in case."""
+    seen: dict[str, str] = {}
+    for name in names:
+        if name.lower() in seen:
+            raise ProgrammingError(message(seen[name.lower()], name))
+        seen[name.lower()] = name
+
+
 def _is_per_row_tensor(info: TensorInfo) -> bool:
     """Tensor outputs with one value or one fixed-size array per row (what no-WITH returns)."""
     if info.shape is None or onnx_elem_name(info.onnx_type) not in ONNX_NUMPY:
         return False
+    if info.shape and isinstance(info.shape[0], int) and info.shape[0] > 1:
+        return False  # a fixed number of values (a constant, a shape), whatever the rows
     return len(info.shape) == 1 or (len(info.shape) == 2 and isinstance(info.shape[1], int))
 
 

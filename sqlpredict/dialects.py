@@ -450,5 +450,9 @@ def mixes_markers(sql: str) -> bool:
 
 
 def quote_identifier(name: str, dialect: t.Any) -> str:
-    """An identifier as the given dialect writes it (for error messages and fixes)."""
-    return exp.to_identifier(name).sql(dialect=dialect)
+    """An identifier as the given dialect writes it (for error messages and fixes).
+
+    A keyword (`select`, `order`) is quoted too, so that a fix written with it can be run as it is.
+    """
+    reserved = name.upper() in dialect.tokenizer_class.KEYWORDS
+    return exp.to_identifier(name, quoted=True if reserved else None).sql(dialect=dialect)

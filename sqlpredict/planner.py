@@ -479,6 +479,14 @@ def evaluate_model(expr: exp.Expression, ctx: PlanContext) -> bytes:
         value = _param(ctx, expr.meta["index"])
         if isinstance(value, bytes):
             return value  # the common case, without generating the clause's text for messages
+        if value is None:
+            variable = expr.meta.get("variable")
+            raise DataError(
+                f"PREDICT: MODEL is NULL: {variable} holds NULL, so the query that set it found no row or "
+                f"returned NULL; check that the DECLARE or SET of {variable} selects an existing model"
+                if variable else
+                "PREDICT: MODEL is NULL: the parameter given for MODEL = ? is None; pass the model's bytes"
+            )
         return _model_bytes(value, expr.sql(dialect=ctx.dialect))
     text = expr.sql(dialect=ctx.dialect)
     if any(isinstance(c, exp.Column) and c.find_ancestor(exp.Select) is None for c in expr.find_all(exp.Column)):

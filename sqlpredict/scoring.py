@@ -15,6 +15,7 @@ import pyarrow as pa
 
 from . import scratch
 from .binding import Binding, InputBinding, OutputBinding
+from .dialects import get_dialect, quote_identifier
 from .errors import DataError, OperationalError, ProgrammingError
 from .sessions import CompiledModel, run_session
 from .sqltypes import arrow_type, converts_exactly, parse_sql_type, sql_name
@@ -74,11 +75,7 @@ class Scorer:
             if nulls is None:
                 continue
             if self.null_inputs == "error":
-                raise DataError(
-                    f"PREDICT: column \"{b.column}\" (input '{b.input.name}') is NULL in a row, and the connection "
-                    "was opened with null_inputs='error'; filter those rows out in DATA "
-                    f"(WHERE {b.column} IS NOT NULL) or open the connection with null_inputs='propagate'"
-                )
+                raise _null_error(b, whole=bool(col.null_count))
             mask = ~nulls if mask is None else mask & ~nulls
         return mask
 
@@ -109,7 +106,7 @@ def _check_declared_cast(out: OutputBinding) -> None:
     Checked once, before any row is scored, by casting a zero of the output's
     type: DuckDB reports a missing cast only when it meets a non-NULL value.
     """
-    if out.declared_type is None or out.dtype is None or out.dtype == np.dtype(object):
+    if out.declared_type is None or out.dtype == np.dtype(object):
         return
     if _duckdb_type(out.declared_type)[0] == "BIT":
         # DuckDB's bit string reaches the statement as the BLOB of its internal form, through Arrow
@@ -124,7 +121,8 @@ def _check_declared_cast(out: OutputBinding) -> None:
         raise ProgrammingError(
             f"PREDICT: WITH declares {out.name} as {declared}, but output '{out.output.name}' gives "
             f"{natural} values ({out.output.onnx_type}), which do not convert to {declared} "
-            f"({problem}); declare a numeric or character type, e.g. {out.name} {natural}"
+            f"({problem}); declare {'a MAP or VARCHAR' if out.dtype is None else 'a numeric or character type'}"
+            f", e.g. {out.name} {natural}"
         )
 
 
@@ -132,11 +130,24 @@ def _check_declared_cast(out: OutputBinding) -> None:
 def _cast_problem(natural_type: str, declared_type: str, width: int | None) -> str | None:
     """DuckDB's first line of error for CAST(zero AS natural AS declared), or None: asked once per pair."""
     zero = "0" if width is None else "[" + ", ".join("0" * width) + "]"
+    if natural_type.startswith("MAP"):  # a ZipMap output: one map per row
+        zero = "MAP {'0': '0'}"
     try:
         scratch.cursor().sql(f"SELECT CAST(CAST({zero} AS {natural_type}) AS {declared_type})").fetchall()
     except duckdb.Error as exc:
         return str(exc).splitlines()[0]
     return None
+
+
+def _null_error(b: InputBinding, whole: bool) -> DataError:
+    """null_inputs='error': which column, and the filter that keeps its NULLs away from the model."""
+    col = quote_identifier(b.column, get_dialect(b.dialect))
+    what, keep = ((f"column \"{b.column}\" (input '{b.input.name}') is NULL in a row", f"{col} IS NOT NULL")
+                  if whole else
+                  (f"column \"{b.column}\" (input '{b.input.name}') has a NULL element in a row",
+                   f"list_count({col}) = {b.width}"))
+    return DataError(f"PREDICT: {what}, and the connection was opened with null_inputs='error'; filter those "
+                     f"rows out in DATA (WHERE {keep}) or open the connection with null_inputs='propagate'")
 
 
 def _null_rows(col: pa.Array, width: int | None) -> np.ndarray | None:

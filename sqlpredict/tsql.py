@@ -147,7 +147,7 @@ def bind_variables(tree: exp.Expression, variables: Variables, params: list[t.An
         variable = variables.get(node.name, line)
         placeholder = exp.Placeholder()
         placeholder.meta["index"] = len(params)
-        placeholder.meta["variable"] = True
+        placeholder.meta["variable"] = "@" + node.name  # as the script wrote it, for messages
         params.append(variable.value)
         if variable.sql_type == "BLOB":  # model bytes: MODEL = @model takes the parameter as it is
             node.replace(placeholder)

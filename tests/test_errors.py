@@ -8,6 +8,7 @@ and that the connection still runs a PREDICT afterwards.
 from __future__ import annotations
 
 import os
+import re
 import threading
 import time
 
@@ -118,7 +119,29 @@ def test_nk_input_with_a_scalar_column(con):
                     "SELECT p.y FROM PREDICT(MODEL = ?, DATA = t AS d) WITH (y REAL) AS p", [vec])
     assert "input 'x'" in message
     assert "[N,3]" in message  # its shape
-    assert "array" in message and "CAST(x AS REAL[3])" in message  # how to supply it, in T-SQL types
+    assert "array" in message and "CAST(list_value(v1, v2, v3) AS REAL[3]) AS x" in message  # in T-SQL types
+    # the fix, written as the message says, binds
+    fixed = ("SELECT p.y FROM PREDICT(MODEL = ?, DATA = (SELECT CAST(list_value(x, x + 1, 2 * x) AS REAL[3]) AS x "
+             "FROM t WHERE id = 1) AS d) WITH (y REAL[3]) AS p")
+    assert con.cursor().execute(fixed, [vec]).fetchall() == [([1.5, 2.5, 3.0],)]
+
+
+@pytest.mark.parametrize("dialect", ["tsql", "duckdb"])
+def test_array_and_list_columns_of_the_wrong_shape_get_a_fix_that_binds(dialect):
+    """No CAST changes an array's length or makes a list one value: the fixes build what the input takes."""
+    con = sqlpredict.connect(dialect=dialect)
+    cur = con.cursor()
+    vec, scalar = identity(F, ("N", 3)), identity(F)
+    for model, data in ((vec, "SELECT CAST(list_value(1, 2) AS REAL[2]) AS x"),
+                        (scalar, "SELECT list_value(CAST(1.5 AS REAL), 2) AS x"),
+                        (scalar, "SELECT CAST(list_value(1.5, 2) AS REAL[2]) AS x")):
+        query = f"SELECT p.* FROM PREDICT(MODEL = ?, DATA = ({data}) AS d) AS p"
+        message = fails(con, sqlpredict.ProgrammingError, query, [model])
+        fix = re.search(r"write (CAST\(.*\) AS x) in DATA", message).group(1)
+        if "list_value(v1" in fix:
+            fix = fix.replace("v1, v2, v3", "list_extract(x, 1), list_extract(x, 2), 3")
+        cur.execute(f"SELECT p.* FROM PREDICT(MODEL = ?, DATA = (SELECT {fix} FROM ({data}) AS s) AS d) AS p", [model])
+        assert cur.fetchall() == ([([1.0, 2.0, 3.0],)] if model is vec else [(1.5,)])
 
 
 def test_nk_input_binds_to_an_array_column():
@@ -296,7 +319,16 @@ def test_a_model_query_that_finds_several_models_says_so(con, model_query, found
 def test_null_model_from_a_parameter(con):
     message = fails(con, sqlpredict.DataError,
                     "SELECT p.y FROM PREDICT(MODEL = ?, DATA = t AS d) WITH (y REAL) AS p", [None])
-    assert "MODEL is NULL" in message
+    assert "MODEL is NULL" in message and "the parameter given for MODEL = ? is None" in message
+
+
+@pytest.mark.parametrize("assign", ["DECLARE @model VARBINARY(MAX) = (SELECT data FROM models WHERE id = 42)",
+                                    "DECLARE @model VARBINARY(MAX)\nSET @model = (SELECT data FROM models WHERE id = 42)"])
+def test_null_model_from_a_variable_names_the_variable(con, assign):
+    message = fails(con, sqlpredict.DataError,
+                    assign + "\nSELECT p.y FROM PREDICT(MODEL = @model, DATA = t AS d) WITH (y REAL) AS p")
+    assert "MODEL is NULL: @model holds NULL" in message and "DECLARE or SET of @model" in message
+    assert "?" not in message  # the script has no parameter marker
 
 
 @pytest.mark.parametrize("blob", [b"not a model at all", IDENTITY[: len(IDENTITY) // 2], b"", b"\x00" * 64])
@@ -484,3 +516,54 @@ def test_a_sequence_output_named_in_with_is_a_type_error_not_a_crash(con):
     assert message.startswith("PREDICT: output 's' has type seq(tensor(float)), which has no SQL type"), message
     rows = con.cursor().execute("SELECT p.y FROM PREDICT(MODEL = ?, DATA = t AS d) AS p", [model]).fetchall()
     assert rows  # without WITH, the sequence is left out and the tensor output comes back
+
+
+@pytest.mark.parametrize("dialect", ["tsql", "duckdb"])
+@pytest.mark.parametrize("name", ["unit price", "select", "Order"])
+def test_fixes_quote_names_that_need_it_and_run_as_written(dialect, name):
+    """A fix names columns as the dialect must write them: with a space, or a keyword, quoted."""
+    con = sqlpredict.connect(dialect=dialect, null_inputs="error")
+    cur = con.cursor()
+    quoted = sqlpredict.dialects.quote_identifier(name, sqlpredict.dialects.get_dialect(dialect))
+    cur.execute(f"CREATE TABLE q (id INT, {quoted} DOUBLE)")
+    cur.execute(f"INSERT INTO q VALUES (1, 1.5), (2, NULL)")
+    model = identity(name=name)
+    query = "SELECT d.id, p.y FROM PREDICT(MODEL = ?, DATA = {}) WITH (y REAL) AS p"
+    cast = fails(con, sqlpredict.ProgrammingError, query.format("q AS d"), [model])
+    fix = re.search(r"write (.*) in DATA", cast).group(1)
+    nulls = fails(con, sqlpredict.DataError, query.format(f"(SELECT id, {fix} FROM q) AS d"), [model])
+    keep = re.search(r"\(WHERE (.*)\) or", nulls).group(1)
+    cur.execute(query.format(f"(SELECT id, {fix} FROM q WHERE {keep}) AS d"), [model])
+    assert cur.fetchall() == [(1, 1.5)]
+    missing = fails(con, sqlpredict.ProgrammingError, query.format("(SELECT id FROM q) AS d"), [model])
+    alias = re.search(r"expression AS (.*)\)$", missing).group(1)
+    cur.execute(query.format(f"(SELECT CAST(2.5 AS REAL) AS {alias}) AS d").replace("d.id, ", ""), [model])
+    assert cur.fetchall() == [(2.5,)]
+    con.close()
+
+
+def test_a_null_element_of_an_array_input_is_named_as_such_with_a_filter_that_works():
+    con = sqlpredict.connect(dialect="duckdb", null_inputs="error")
+    cur = con.cursor()
+    cur.execute("CREATE TABLE a AS SELECT * FROM (VALUES (1, [1, NULL, 3]::FLOAT[3]), (2, [1, 2, 3]::FLOAT[3])) v(id, x)")
+    vec = identity(F, ("N", 3))
+    query = "SELECT d.id, p.y FROM PREDICT(MODEL = ?, DATA = {}) WITH (y FLOAT[3]) AS p"
+    message = fails(con, sqlpredict.DataError, query.format("a AS d"), [vec])
+    assert message.startswith("PREDICT: column \"x\" (input 'x') has a NULL element in a row")
+    keep = re.search(r"\(WHERE (.*)\) or", message).group(1)
+    cur.execute(query.format(f"(SELECT * FROM a WHERE {keep}) AS d"), [vec])
+    assert [(i, list(y)) for i, y in cur.fetchall()] == [(2, [1.0, 2.0, 3.0])]
+    con.close()
+
+
+@pytest.mark.parametrize("elem", [TensorProto.INT8, TensorProto.INT16, TensorProto.UINT8, TensorProto.INT32])
+def test_the_fix_for_a_date_column_fits_the_inputs_integer_type(con, elem):
+    """Seconds since 1970 overflow a 1- or 2-byte integer: the example there is the month."""
+    con.cursor().execute("CREATE TABLE days (x DATE)")
+    con.cursor().execute("INSERT INTO days VALUES ('2024-05-17')")
+    model = identity(elem)
+    query = "SELECT p.y FROM PREDICT(MODEL = ?, DATA = {}) AS p"
+    message = fails(con, sqlpredict.ProgrammingError, query.format("days AS d"), [model])
+    fix = re.search(r"write (.*) in DATA", message).group(1)
+    value = con.cursor().execute(query.format(f"(SELECT {fix} FROM days) AS d"), [model]).fetchall()[0][0]
+    assert value == (5 if elem != TensorProto.INT32 else 1715904000)

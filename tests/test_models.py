@@ -269,6 +269,23 @@ def test_zipmap_named_in_with_is_a_map(labels: str) -> None:
         assert all(np.float32(v) == v for v in dict(row).values())
 
 
+@pytest.mark.parametrize("rows", [0, 10])
+def test_zipmap_declared_as_a_number_is_a_with_error(rows: int) -> None:
+    """A map per row has no CAST to INT: the query's mistake, seen before any row is scored (even with none)."""
+    built = M.logistic_classifier("int", n=40)
+    con = connect()
+    cur = con.cursor()
+    load(cur, built, "tsql")
+    cur.execute(f"DELETE FROM t WHERE id >= {rows}")
+    with pytest.raises(sqlpredict.ProgrammingError) as info:
+        predict(cur, built.onnx, "WITH (output_probability INT)")
+    message = str(info.value)
+    assert message.startswith("PREDICT: WITH declares output_probability as int, but output "
+                              "'output_probability' gives map(") and "declare a MAP or VARCHAR" in message
+    as_text = predict(cur, built.onnx, "WITH (output_probability VARCHAR(200))").column("output_probability")
+    assert len(as_text) == rows and all(v.startswith("{0=") for v in as_text.to_pylist())  # CAST to text
+
+
 @pytest.mark.parametrize("labels", ["int", "str"])
 def test_zipmap_fetches_as_dicts_at_any_depth(labels: str) -> None:
     """fetchall gives a MAP as DuckDB's own client does: a dict, in a list or a struct too."""

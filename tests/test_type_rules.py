@@ -477,6 +477,28 @@ def test_two_outputs_differing_in_case():
     message = str(info.value)
     assert message.startswith("PREDICT: WITH column 'Ab'") and "ab" in message and "AB" in message
     assert "DATA" not in message  # the outputs are the model's; DATA cannot rename them
+    # SQL column names ignore case: both outputs cannot be result columns, so neither WITH nor no WITH returns both
+    with pytest.raises(sqlpredict.ProgrammingError, match="PREDICT: WITH lists 'ab' and 'AB'.*list each output once"):
+        cur.execute("SELECT p.* FROM PREDICT(MODEL = ?, DATA = (SELECT CAST(2 AS FLOAT) AS x) AS d) "
+                    "WITH (ab FLOAT, AB FLOAT) AS p", [model])
+    with pytest.raises(sqlpredict.ProgrammingError, match=r"outputs 'ab' and 'AB' differ only in case.*WITH \(ab float\)"):
+        cur.execute("SELECT p.* FROM PREDICT(MODEL = ?, DATA = (SELECT CAST(2 AS FLOAT) AS x) AS d) AS p", [model])
+
+
+def test_no_with_leaves_out_outputs_that_are_not_one_value_per_row():
+    """An output of fixed length (a constant, a Shape) is not per row: no WITH returns the others."""
+    ins = [helper.make_tensor_value_info("x", TensorProto.DOUBLE, ["N", 1])]
+    outs = [helper.make_tensor_value_info("y", TensorProto.DOUBLE, ["N", 1]),
+            helper.make_tensor_value_info("k", TensorProto.FLOAT, [3]),
+            helper.make_tensor_value_info("s", TensorProto.INT64, [2])]
+    const = helper.make_node("Constant", [], ["k"], value=helper.make_tensor("c", TensorProto.FLOAT, [3], [1, 2, 3]))
+    graph = helper.make_graph([helper.make_node("Neg", ["x"], ["y"]), const, helper.make_node("Shape", ["x"], ["s"])],
+                              "g", ins, outs)
+    model = helper.make_model(graph, ir_version=9, opset_imports=OPSET).SerializeToString()
+    for dialect in ("tsql", "duckdb"):
+        cur = cursor(dialect)
+        cur.execute("SELECT p.* FROM PREDICT(MODEL = ?, DATA = (SELECT CAST(2 AS DOUBLE) AS x) AS d) AS p", [model])
+        assert cur.fetchall() == [(-2.0,)] and [c[0] for c in cur.description] == ["y"]
 
 
 # ------------------------------------------------------------------ T-SQL type names (spec 1)
