@@ -12,10 +12,13 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import math
+import re
 import warnings
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import sqlpredict
 from sqlpredict import engine_calls
@@ -1676,6 +1679,21 @@ SELECT TOP (3) City FROM dbo.Houses WHERE City NOT LIKE '%vry' ORDER BY City DES
     assert sets == [[(1,), (2,), (4,)], [(3,), (6,)], [(1,), (2,), (4,)], [(1,), (2,), (4,)],
                     [(3,), (1,), (1,), (1,)], [(4,)], [(3,)], [("Paris",), ("Lyon",), ("lyon",)]]
 
+
+
+_ASCII_WORDS = st.text(alphabet="abcXYZ_ 09", max_size=4)
+
+
+@settings(max_examples=60, deadline=None, derandomize=True)
+@given(a=_ASCII_WORDS, b=_ASCII_WORDS)
+def test_string_comparisons_are_those_of_the_lowercased_strings(a, b):
+    """For ASCII text, SQL Server's default collation compares as the lowercased strings do, parameters too."""
+    con = sqlpredict.connect()
+    row = con.execute("SELECT CASE WHEN ? = ? THEN 1 ELSE 0 END, CASE WHEN ? < ? THEN 1 ELSE 0 END, "
+                      "CASE WHEN ? LIKE ? THEN 1 ELSE 0 END", [a, b, a, b, a, b]).fetchone()
+    con.close()
+    assert row == (int(a.lower() == b.lower()), int(a.lower() < b.lower()),
+                   int(re.fullmatch(re.escape(b.lower()).replace("_", "."), a.lower(), re.S) is not None))
 
 def test_collate_takes_sql_server_collation_names(con):
     """COLLATE with a SQL Server name keeps its case and accent rules: _CS and _BIN compare case, _AI ignores
