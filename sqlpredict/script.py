@@ -18,7 +18,8 @@ from sqlglot.tokens import Token, TokenType
 from .dialects import TSQL
 from .errors import ProgrammingError
 
-_GO = re.compile(r"^[ \t]*GO(?:[ \t]+(?P<count>\d+))?[ \t]*(?:--[^\n]*)?$", re.IGNORECASE | re.MULTILINE)
+# A line holding only GO (and a count, a comment), ended by LF or by CRLF (Windows; what SSMS saves).
+_GO = re.compile(r"^[ \t]*GO(?:[ \t]+(?P<count>\d+))?[ \t]*(?:--[^\r\n]*)?\r?$", re.IGNORECASE | re.MULTILINE)
 
 # Words that begin a statement when they stand at the top level of a batch.
 STARTS = {

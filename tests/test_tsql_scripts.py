@@ -163,6 +163,15 @@ def test_go_splits_batches_and_a_variable_lives_for_its_batch(con):
     assert_scores(scored(run(con, "DECLARE @model VARBINARY(MAX) = ?\n" + SCORE, [MODEL])[0])[1], F0, F1)
 
 
+def test_go_splits_batches_in_a_script_with_windows_line_ends(con):
+    """SSMS saves scripts with CRLF line ends: GO lines split them too, and a CRLF inside a string is kept."""
+    script = ("CREATE TABLE notes (n VARCHAR(20))\r\nGO\r\nINSERT INTO notes VALUES ('a\r\nb')\r\n"
+              "SELECT n FROM notes\r\ngo 2 \r\nSELECT 2 AS [b] -- done\r\nGO -- end\r\n")
+    assert run(con, script) == [[("a\r\nb",)], [("a\r\nb",), ("a\r\nb",)], [(2,)]]
+    with pytest.raises(sqlpredict.ProgrammingError, match="line 3: Incorrect syntax near 'GO'"):
+        run(con, "SELECT 1 AS [a]\r\nGO\r\nSELECT 2 AS [b]; GO\r\n")
+
+
 def test_go_n_runs_the_batch_n_times(loaded):
     """GO 3 runs the batch before it three times, as sqlcmd and SSMS do; each run is a batch of its own."""
     sets = run(loaded, """
