@@ -149,6 +149,8 @@ class OpenRowsetMixin:
         if not p._match_text_seq("BULK"):
             p.raise_error("OPENROWSET: only OPENROWSET(BULK 'path', SINGLE_BLOB) is supported")
         path = p._parse_string()
+        if isinstance(path, exp.National):  # N'path': the same path, as Unicode text
+            path = exp.Literal.string(path.name)
         if not isinstance(path, exp.Literal) or not p._match(TokenType.COMMA):
             p.raise_error("OPENROWSET(BULK ...) needs a quoted file path and SINGLE_BLOB, SINGLE_CLOB or SINGLE_NCLOB")
         option = p._curr.text.upper() if p._curr else ""

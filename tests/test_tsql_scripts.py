@@ -478,14 +478,18 @@ DECLARE @model VARBINARY(MAX) = (SELECT [data] FROM models WHERE [id] = 2)
     assert_scores(scored(rows)[1], F0, F1, other)
 
 
-def test_openrowset_bulk_single_blob_registers_a_model(con, tmp_path, monkeypatch):
+@pytest.mark.parametrize("path", ["'models/linear.onnx'", "N'models/linear.onnx'"])
+def test_openrowset_bulk_single_blob_registers_a_model(con, tmp_path, monkeypatch, path):
     (tmp_path / "models").mkdir()
     (tmp_path / "models" / "linear.onnx").write_bytes(MODEL)
     monkeypatch.chdir(tmp_path)
-    sets = run(con, MODELS_TABLE + """
+    held = run(con, f"DECLARE @m VARBINARY(MAX) = (SELECT BulkColumn FROM OPENROWSET(BULK {path}, SINGLE_BLOB) AS x)\n"
+                    "SELECT DATALENGTH(@m)")
+    assert held == [[(len(MODEL),)]]
+    sets = run(con, MODELS_TABLE + f"""
 INSERT INTO models (description, data)
 SELECT 'linear model', BulkColumn
-FROM OPENROWSET(BULK 'models/linear.onnx', SINGLE_BLOB) AS f
+FROM OPENROWSET(BULK {path}, SINGLE_BLOB) AS f
 GO
 """ + SETUP + """
 DECLARE @model VARBINARY(MAX) = (SELECT [data] FROM models WHERE [description] = 'linear model')
