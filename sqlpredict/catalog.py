@@ -18,6 +18,7 @@ from . import engine_calls
 from .dialects import DuckDB, PredictSource
 
 TABLE = "sqlpredict_objects"
+_SELECT_TEMP_TABLES = "SELECT table_name FROM duckdb_tables() WHERE temporary"
 MAX_VIEW_DEPTH = 32
 
 
@@ -41,6 +42,10 @@ class Catalog:
     def is_temp(self, name: str) -> bool:
         """Whether `name` is one of the connection's temporary tables or views (only it can see them)."""
         return self._binds(_select_temp(name))
+
+    def temp_tables(self) -> set[str]:
+        """The names of the connection's temporary tables (a procedure drops those it made)."""
+        return {row[0] for row in self.con.execute(_SELECT_TEMP_TABLES).fetchall()}
 
     def _exists(self) -> bool:
         if self._has_table is None:

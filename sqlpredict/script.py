@@ -75,6 +75,16 @@ def split_statements(batch: str, first_line: int = 1) -> list[Statement]:
     return statements
 
 
+def view_query(text: str) -> str:
+    """The query of `CREATE [OR ALTER] VIEW name [(columns)] AS <query>`: the text after the first top-level AS."""
+    depth = 0
+    for token in TSQL().tokenize(text):
+        depth += (token.token_type == TokenType.L_PAREN) - (token.token_type == TokenType.R_PAREN)
+        if depth == 0 and token.token_type == TokenType.ALIAS:
+            return text[token.end + 1:]
+    return ""
+
+
 def _group(tokens: list[Token]) -> list[list[Token]]:
     groups: list[list[Token]] = []
     current: list[Token] = []

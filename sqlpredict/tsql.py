@@ -21,7 +21,7 @@ from sqlglot.errors import ParseError, TokenError
 from .dialects import parse, to_duckdb
 from .errors import Error, NotSupportedError, ProgrammingError, parse_error_text
 from .procedures import Argument, Procedure, exec_arguments, is_create_procedure, match_arguments, parse_procedure
-from .script import STARTS, Batch, Statement, split_batches, split_statements
+from .script import STARTS, Batch, Statement, split_batches, split_statements, view_query
 from .tsql_casts import declared_length, sized
 from .tsql_strings import collation_names, duckdb_collation
 
@@ -76,10 +76,18 @@ COMMAND_FIXES = {
 # What to write instead of the system variables scripts use most; others get the general advice.
 SYSTEM_VARIABLE_FIXES = {
     "ROWCOUNT": "read cursor.rowcount in Python after the statement, or SELECT COUNT(*) of the same rows",
-    "IDENTITY": "SELECT MAX of the IDENTITY column after the INSERT",
+    "IDENTITY": "have the INSERT return the new values with OUTPUT INSERTED.<column>, or SELECT MAX of the "
+                "IDENTITY column after it",
     "VERSION": "SELECT version() gives DuckDB's version",
 }
 
+
+# Functions that read IDENTITY values, which sqlpredict does not keep; @@IDENTITY is refused the same way.
+IDENTITY_FUNCTIONS = {"SCOPE_IDENTITY", "IDENT_CURRENT"}
+_CREATE_HEAD = re.compile(r"\s*(?P<verb>CREATE(?:\s+OR\s+ALTER)?|ALTER)\s+(?P<kind>PROCEDURE|PROC|VIEW)\b",
+                          re.IGNORECASE)
+_LINE_COL = re.compile(r"\bLine (\d+), Col:")  # sqlglot's position, counted from the statement's first line
+_INSERT_EXEC = re.compile(r"\s*INSERT\s+(?:INTO\s+)?[^\s(]+\s*(?:\([^)]*\)\s*)?EXEC(?:UTE)?\b", re.IGNORECASE)
 
 # A batch read before it runs: each statement with its tree, or the error it raises when its turn comes.
 ParsedBatch = list[tuple[Statement, exp.Expression | Error]]
@@ -111,10 +119,14 @@ class Variables:
 
 def parse_statement(statement: Statement, offset: int) -> exp.Expression:
     """Parse one statement; its `?` markers are numbered after the `offset` before it."""
+    if _INSERT_EXEC.match(statement.text):
+        raise NotSupportedError(f"line {statement.line}: INSERT ... EXEC is outside what sqlpredict runs; write "
+                                "the procedure's SELECT in the INSERT (INSERT INTO t SELECT ...), or have the "
+                                "procedure insert the rows itself")
     try:
         trees = parse("tsql", statement.text)
     except (ParseError, TokenError) as exc:
-        text = parse_error_text(exc)
+        text = _LINE_COL.sub(lambda m: f"Line {statement.line + int(m[1]) - 1}, Col:", parse_error_text(exc))
         if text.startswith("PREDICT:"):  # spec 8: PREDICT's own errors start with PREDICT:
             raise ProgrammingError(f"{text}\n(statement at line {statement.line} of the script)") from exc
         raise ProgrammingError(f"line {statement.line}: {text}") from exc
@@ -171,6 +183,9 @@ def refusal(tree: exp.Expression, statement: Statement, first: bool = False) -> 
     batch first: a batch with one statement that sqlpredict does not run runs nothing.
     """
     line = statement.line
+    must_lead = _must_lead_its_batch(statement)
+    if must_lead is not None:
+        return must_lead
     if isinstance(tree, _NOT_STATEMENTS):
         named = _named_procedure(statement, first)
         if named is not None:
@@ -207,6 +222,10 @@ def refusal(tree: exp.Expression, statement: Statement, first: bool = False) -> 
                 return NotSupportedError(f"line {line}: SET ROWCOUNT other than 0 would stop every later statement "
                                          "after that many rows, which sqlpredict does not do; write TOP (n) in "
                                          "the statement instead")
+    function = next((f for f in tree.find_all(exp.Anonymous) if f.name.upper() in IDENTITY_FUNCTIONS), None)
+    if function is not None:
+        return NotSupportedError(f"line {line}: {function.name.upper()}() is outside what sqlpredict runs; "
+                                 f"{SYSTEM_VARIABLE_FIXES['IDENTITY']}")
     for _, name in collation_names(tree):
         if duckdb_collation(name) is None:
             return ProgrammingError(f"line {line}: Invalid collation '{name}': sqlpredict reads a SQL Server "
@@ -215,6 +234,24 @@ def refusal(tree: exp.Expression, statement: Statement, first: bool = False) -> 
     system = next((p for p in tree.find_all(exp.Parameter) if isinstance(p.this, exp.Parameter)), None)
     if system is not None:  # @@NAME: sqlglot nests one parameter in another
         return system_variable_error(system.this.name, line)
+    return None
+
+
+def _must_lead_its_batch(statement: Statement) -> Error | None:
+    """SQL Server's Msg 111: CREATE PROCEDURE starts its batch, and CREATE or ALTER VIEW is all of it.
+
+    A batch that starts with CREATE PROCEDURE never comes here (it is stored whole), nor does a CREATE
+    VIEW that ends at `;`; a view followed by more statements without one was read as one statement.
+    """
+    line, head = statement.line, _CREATE_HEAD.match(statement.text)
+    if head is None:
+        return None
+    if head["kind"].upper().startswith("PROC"):
+        return ProgrammingError(f"line {line}: CREATE PROCEDURE must be the first statement in a batch, as in "
+                                "SQL Server (Msg 111): put GO on the line before it")
+    if len(split_statements(view_query(statement.text), line)) > 1:
+        return ProgrammingError(f"line {line}: {head['verb'].upper()} VIEW must be the only statement in its "
+                                "batch, as in SQL Server (Msg 111): put GO on the line after the view's query")
     return None
 
 
@@ -243,6 +280,25 @@ def first_error(parsed: ParsedBatch) -> Error | None:
     return next((tree for _, tree in parsed if isinstance(tree, Error)), None)
 
 
+def redeclarations(parsed: ParsedBatch, declared: set[str]) -> ParsedBatch:
+    """SQL Server's Msg 134: a name is declared once in a batch or procedure (`declared`: its parameters).
+
+    Read with the batch, so a batch that declares a name twice runs none of its statements.
+    """
+    checked: ParsedBatch = []
+    for statement, tree in parsed:
+        if isinstance(tree, exp.Declare):
+            for item in tree.expressions:
+                for target in item.this if isinstance(item.this, list) else [item.this]:
+                    if target.name.lower() in declared:
+                        tree = ProgrammingError(f"line {statement.line}: The variable name '@{target.name}' has "
+                                                "already been declared; variable names must be unique within a "
+                                                "batch or stored procedure")
+                    declared.add(target.name.lower())
+        checked.append((statement, tree))
+    return checked
+
+
 def read_body(proc: Procedure, first_line: int) -> ParsedBatch:
     """A procedure's body read as a batch is before it runs; `first_line`: the CREATE text's first line.
 
@@ -250,7 +306,8 @@ def read_body(proc: Procedure, first_line: int) -> ParsedBatch:
     (SQL Server's deferred name resolution).
     """
     statements = split_statements(proc.body, first_line + proc.body_line - 1)
-    return [(s, _checked(parse_statement(s, 0), s)) for s in statements]
+    parsed: ParsedBatch = [(s, _checked(parse_statement(s, 0), s)) for s in statements]
+    return redeclarations(parsed, {p.name.lower() for p in proc.parameters})
 
 
 def system_variable_error(name: str, line: int) -> NotSupportedError:
@@ -277,12 +334,13 @@ class BatchRunner:
                 for statement in split_statements(batch.text, batch.line):
                     try:
                         tree = parse_statement(statement, used)
-                    except ProgrammingError as exc:  # raised when its batch's turn comes: earlier batches run
+                    except Error as exc:  # raised when its batch's turn comes: earlier batches run
                         parsed.append((statement, exc))
                         readable = False
                     else:
                         used += marker_count(tree)
                         parsed.append((statement, _checked(tree, statement, first=not parsed)))
+                parsed = redeclarations(parsed, set())
             batches.append((batch, parsed))
             for _ in range(batch.count - 1):  # GO n: the same values for its markers each time
                 batches.append((batch, _copies(parsed)))
@@ -324,6 +382,10 @@ class BatchRunner:
             return self.connection.run_tree(tree, params)
         if isinstance(tree, exp.Select) and _assignments(tree):
             return self.select_into_variables(tree, statement, params, variables)
+        if isinstance(tree, exp.Drop) and str(tree.args.get("kind")).upper() in ("PROCEDURE", "PROC"):
+            return self.drop_procedures(tree, statement)
+        if isinstance(tree, exp.Alter) and str(tree.args.get("kind")).upper() == "VIEW":
+            tree = self.view_to_alter(tree, statement)
         identities = _take_identities(tree) if isinstance(tree, exp.Create) and tree.kind == "TABLE" else []
         if isinstance(tree, (exp.Insert, exp.Update, exp.Delete, exp.Merge)) and tree.args.get("returning"):
             output_as_returning(tree, statement.line)
@@ -366,6 +428,30 @@ class BatchRunner:
         self.connection.begin_if_needed()
         self.connection.catalog.save("PROCEDURE", proc.name, text.strip(), proc.replace)
 
+    def drop_procedures(self, tree: exp.Drop, statement: Statement) -> None:
+        """DROP PROCEDURE [IF EXISTS] name: procedures live in the catalog, not in DuckDB."""
+        names = [table.name for table in tree.args.get("tables") or []]
+        stored = self.connection.catalog.objects("PROCEDURE")
+        missing = next((name for name in names if name.lower() not in stored), None)
+        if missing is not None and not tree.args.get("exists"):
+            raise ProgrammingError(f"line {statement.line}: Cannot drop the procedure '{missing}', because it does "
+                                   "not exist")
+        self.connection.begin_if_needed()
+        for name in names:
+            self.connection.catalog.drop("PROCEDURE", name)
+
+    def view_to_alter(self, tree: exp.Alter, statement: Statement) -> exp.Create:
+        """ALTER VIEW name AS <query> is CREATE OR ALTER VIEW of a view that must exist."""
+        target = tree.this.this if isinstance(tree.this, exp.Schema) else tree.this
+        catalog = self.connection.catalog
+        found = "view" if target.name.lower() in catalog.objects("VIEW") else catalog.engine_object(target.name)
+        if found != "view":
+            what = f"'{target.name}' is a table, not a view" if found else f"Invalid object name '{target.name}'"
+            raise ProgrammingError(f"line {statement.line}: {what}; ALTER VIEW changes an existing view "
+                                   "(CREATE VIEW makes one)")
+        actions = tree.args.get("actions") or []
+        return exp.Create(this=tree.this, kind="VIEW", expression=actions[0] if actions else None, replace=True)
+
     def execute(self, tree: exp.Execute, statement: Statement, params: list[t.Any],
                 variables: Variables) -> list[ResultSet]:
         name = tree.this.name  # a procedure's name: refusal() has turned dynamic SQL away
@@ -389,7 +475,13 @@ class BatchRunner:
             if value is not None and not (isinstance(value, exp.Var) and value.name.upper() == "DEFAULT"):
                 variable.value = self.evaluate(value, variable, statement, params, caller)
         results: list[ResultSet] = []
-        self.run_statements(read_body(proc, statement.line), [], own, results)
+        temp_before = self.connection.catalog.temp_tables()
+        try:
+            self.run_statements(read_body(proc, statement.line), [], own, results)
+        except BaseException:
+            self.drop_temp_tables(temp_before, quietly=True)
+            raise
+        self.drop_temp_tables(temp_before)
         for param in proc.parameters:
             arg = matched[param.name.lower()]
             if param.output and arg is not None and arg.output and isinstance(arg.value, exp.Parameter):
@@ -398,6 +490,21 @@ class BatchRunner:
                 target.value = self.evaluate(exp.Placeholder(), target, statement, [value], Variables(),
                                              index=0)
         return results
+
+    def drop_temp_tables(self, before: set[str], quietly: bool = False) -> None:
+        """SQL Server drops the #temp tables a procedure made when the procedure ends, so it can run again.
+
+        `quietly`: after the procedure failed, whose error is the one to report (its rollback may have
+        dropped them already).
+        """
+        for name in sorted(self.connection.catalog.temp_tables() - before):
+            table = exp.Table(this=exp.to_identifier(name, quoted=True))
+            drop = exp.Drop(tables=[table], kind="TABLE", exists=True)
+            try:
+                self.connection.run_tree(drop, [])
+            except Error:
+                if not quietly:
+                    raise
 
     def call(self, name: str, values: t.Sequence[t.Any]) -> tuple[list[ResultSet], list[t.Any]]:
         """DB-API callproc: positional values in, the values with OUTPUT parameters updated out."""

@@ -909,6 +909,109 @@ END
     assert_scores(scores, F0[1:], F1[1:])
 
 
+def test_a_procedures_temp_tables_are_dropped_when_it_ends_so_it_runs_again(loaded):
+    """SQL Server drops the #temp tables a procedure made at its end; the caller's own #temp tables stay."""
+    run(loaded, """
+CREATE PROCEDURE dbo.usp_ScoreInto @id INT
+AS
+    SELECT d.[Id], p.[score] INTO #scored
+    FROM PREDICT(MODEL = (SELECT [data] FROM models WHERE [id] = 1), DATA = [dbo].[Features] AS d) WITH ([score] FLOAT) AS p
+    WHERE d.[Id] = @id
+    INSERT INTO #kept SELECT [Id] FROM #scored
+    SELECT [Id], [score] FROM #scored
+""")
+    run(loaded, "CREATE TABLE #kept ([Id] INT)")
+    for k in (1, 2):
+        ids, scores = scored(run(loaded, f"EXEC dbo.usp_ScoreInto {k}")[0])
+        assert ids == [k]
+        assert_scores(scores, [F0[k - 1]], [F1[k - 1]])
+    assert run(loaded, "SELECT [Id] FROM #kept ORDER BY [Id]") == [[(1,), (2,)]]
+    with pytest.raises(sqlpredict.ProgrammingError, match="scored"):
+        run(loaded, "SELECT * FROM #scored")
+    cur = loaded.cursor()
+    cur.callproc("dbo.usp_ScoreInto", [3])
+    assert cur.fetchall()[0][0] == 3
+
+
+def test_drop_procedure(loaded):
+    run(loaded, "CREATE PROCEDURE dbo.p1 AS SELECT 1 AS one\nGO\nCREATE PROC p2 AS SELECT 2 AS two")
+    run(loaded, "DROP PROCEDURE dbo.p1\nDROP PROC IF EXISTS p2\nDROP PROCEDURE IF EXISTS never_made")
+    for name in ("p1", "p2"):
+        with pytest.raises(sqlpredict.ProgrammingError, match=f"Could not find stored procedure '{name}'"):
+            run(loaded, f"EXEC {name}")
+    with pytest.raises(sqlpredict.ProgrammingError, match="Cannot drop the procedure 'p1', because it does not exist"):
+        run(loaded, "DROP PROCEDURE p1")
+
+
+def test_alter_view_changes_an_existing_view(loaded):
+    run(loaded, """
+CREATE VIEW dbo.vp AS SELECT d.[Id], p.[score]
+FROM PREDICT(MODEL = (SELECT [data] FROM models WHERE [id] = 1), DATA = [dbo].[Features] AS d) WITH ([score] FLOAT) AS p
+GO
+CREATE VIEW dbo.vplain AS SELECT [Id] FROM [dbo].[Features]
+GO
+ALTER VIEW dbo.vp AS SELECT d.[Id], p.[score] * 2 AS [twice]
+FROM PREDICT(MODEL = (SELECT [data] FROM models WHERE [id] = 1), DATA = [dbo].[Features] AS d) WITH ([score] FLOAT) AS p
+GO
+ALTER VIEW dbo.vplain ([Key]) AS SELECT [Id] * 10 FROM [dbo].[Features]
+""")
+    rows = run(loaded, "SELECT [Id], [twice] FROM dbo.vp ORDER BY [Id]")[0]
+    assert [r[0] for r in rows] == IDS
+    np.testing.assert_array_equal(np.array([r[1] for r in rows]), 2 * direct(F0, F1).astype(np.float64))
+    assert run(loaded, "SELECT [Key] FROM dbo.vplain ORDER BY [Key]") == [[(10,), (20,), (30,), (40,)]]
+    with pytest.raises(sqlpredict.ProgrammingError, match="Invalid object name 'nothere'.*ALTER VIEW changes"):
+        run(loaded, "ALTER VIEW nothere AS SELECT 1 AS one")
+    with pytest.raises(sqlpredict.ProgrammingError, match="'Features' is a table, not a view"):
+        run(loaded, "ALTER VIEW dbo.Features AS SELECT 1 AS one")
+
+
+@pytest.mark.parametrize(("script", "message"), [
+    ("CREATE VIEW dbo.vv AS SELECT 1 AS one\nSELECT 2 AS two",
+     "line 2: CREATE VIEW must be the only statement in its batch.*put GO on the line after"),
+    ("SELECT 0 AS zero\nALTER VIEW dbo.vv AS\nWITH c AS (SELECT 1 AS one) SELECT one FROM c\nSELECT 2 AS two",
+     "line 3: ALTER VIEW must be the only statement in its batch"),
+    ("SET NOCOUNT ON\nCREATE PROCEDURE dbo.pa AS SELECT 1 AS one",
+     "line 3: CREATE PROCEDURE must be the first statement in a batch.*put GO on the line before it"),
+    ("DECLARE @x INT = 1\nSELECT @x\nDECLARE @x VARCHAR(3) = 'abc'", "line 4: The variable name '@x' has already "
+     "been declared"),
+    ("DECLARE @a INT, @a INT", "line 2: The variable name '@a' has already been declared"),
+])
+def test_what_sql_server_refuses_when_it_compiles_a_batch_runs_none_of_it(con, script, message):
+    """Msg 111 (CREATE VIEW alone, CREATE PROCEDURE first) and Msg 134 (a variable declared twice)."""
+    run(con, "CREATE TABLE marks ([n] INT)")
+    with pytest.raises(sqlpredict.ProgrammingError, match=message):
+        run(con, "INSERT INTO marks VALUES (1)\n" + script)  # the statements start at line 2
+    assert run(con, "SELECT COUNT(*) FROM marks") == [[(0,)]]
+    view = "CREATE VIEW dbo.vw AS\nWITH c AS (SELECT 1 AS one)\nSELECT one FROM c\nUNION ALL\nSELECT 2"
+    run(con, view)  # alone in its batch, a view's query may start with WITH and hold UNION
+    assert run(con, "SELECT one FROM dbo.vw ORDER BY one") == [[(1,), (2,)]]
+
+
+def test_a_procedure_parameter_declared_again_in_the_body_is_refused_at_create(loaded):
+    with pytest.raises(sqlpredict.ProgrammingError, match="The variable name '@id' has already been declared"):
+        run(loaded, "CREATE PROCEDURE dbo.dup @id INT AS\nDECLARE @id INT = 2\nSELECT @id")
+    with pytest.raises(sqlpredict.ProgrammingError, match="Could not find stored procedure 'dup'"):
+        run(loaded, "EXEC dbo.dup 1")
+
+
+@pytest.mark.parametrize(("statement", "message"), [
+    ("INSERT INTO #t EXEC dbo.p1", "INSERT ... EXEC is outside what sqlpredict runs"),
+    ("INSERT #t ([n]) EXECUTE dbo.p1 2", "INSERT ... EXEC is outside what sqlpredict runs"),
+    ("SELECT SCOPE_IDENTITY() AS [id]", "SCOPE_IDENTITY\\(\\) is outside what sqlpredict runs.*OUTPUT INSERTED"),
+    ("SELECT IDENT_CURRENT('models')", "IDENT_CURRENT\\(\\) is outside what sqlpredict runs"),
+])
+def test_statements_outside_what_sqlpredict_runs_say_what_to_write(con, statement, message):
+    run(con, "CREATE TABLE #t ([n] INT)\nGO\nCREATE PROCEDURE dbo.p1 @n INT = 1 AS SELECT @n AS [n]")
+    with pytest.raises(sqlpredict.NotSupportedError, match=message):
+        run(con, "INSERT INTO #t VALUES (1)\n" + statement)
+    assert run(con, "SELECT COUNT(*) FROM #t") == [[(0,)]]
+
+
+def test_a_syntax_errors_position_is_counted_in_the_script(con):
+    with pytest.raises(sqlpredict.ProgrammingError, match=r"^line 3: .*Line 4, Col: "):
+        run(con, "SELECT 1 AS [a]\n\nSELECT [b]\nFROM (SELECT 2 AS [b]) AS s WHERE WHERE 1 = 1")
+
+
 # ------------------------------------------------------------------ outside what sqlpredict runs
 
 UNSUPPORTED = {
