@@ -34,7 +34,7 @@ from .sessions import DEFAULT_CACHE_BYTES, SessionCache, resolve_providers
 from .stream import DEFAULT_BATCH_SIZE
 from .tsql import BatchRunner, check_marker_count
 from .tsql_strings import DEFAULT_COLLATION
-from . import values
+from . import engine_calls, values
 
 NULL_POLICIES = ("propagate", "error")
 _PREDICT_WORD = re.compile(r"\b(PREDICT|describe_model)\s*\(", re.IGNORECASE)  # what DuckDB cannot run alone
@@ -404,7 +404,14 @@ class Connection:
         None lets DuckDB run the statement; an empty result is CREATE ... IF NOT EXISTS of a taken name.
         """
         name = _default_schema_name(table)
-        if name is None or name.lower() not in self.catalog.objects("VIEW"):
+        if name is None:
+            return None
+        if name.lower() not in self.catalog.objects("VIEW"):
+            if self._dirty and not (create.args.get("exists") or create.args.get("replace")):
+                # Refused here, a taken name leaves the transaction's writes; refused by DuckDB, it aborts them
+                engine = self.catalog.engine_object(name)
+                if engine is not None:
+                    raise_exists(f"a {engine}", name)
             return None
         if create.args.get("exists"):
             return _nothing()
@@ -476,6 +483,9 @@ class Connection:
             return ResultSet([], [], None, -1)
         # Anything else runs to completion here, before its streams are closed. DuckDB's DB-API
         # execute costs less than a relation for a statement whose only result is a count.
+        if self._dirty and (kind in _CHANGE_TYPES or kind in ("CREATE", "DROP")):
+            # An unknown table or column is refused before the write runs, so the transaction keeps its writes
+            engine_calls.bind_only(self._db, prepared.sql, prepared.params)
         rows = self._db.execute(prepared.sql, prepared.params or None).fetchall()
         count = -1
         if kind in _CHANGE_TYPES or kind == "CREATE":  # CREATE TABLE AS reports the rows it wrote

@@ -1,10 +1,11 @@
-"""Two calls DuckDB 2.0 has but does not document yet, each beside the public way it replaces.
+"""Three calls DuckDB 2.0 has but does not document yet, each beside the public way it replaces.
 
-Both are the engine's own (the duckdb client's relation layer is built on
-them), and each saves a round trip through DuckDB's catalog that a short
-PREDICT made on every statement (benchmarks/README.md, "Streams read through
-source handles"). Where a DuckDB lacks one, or has changed it, the function
-answers None and its caller takes the public way.
+All are the engine's own (the duckdb client's relation layer is built on
+them). Two save a round trip through DuckDB's catalog that a short PREDICT
+made on every statement (benchmarks/README.md, "Streams read through source
+handles"); the third binds a write without running it. Where a DuckDB lacks
+one, or has changed it, the function answers None and its caller takes the
+public way.
 """
 
 from __future__ import annotations
@@ -39,3 +40,17 @@ def name_exists(con: duckdb.DuckDBPyConnection, schema: str, name: str) -> bool 
     except (AttributeError, TypeError):
         return None
     return kind != "none" if kind in ("table", "view", "none") else None
+
+
+def bind_only(con: duckdb.DuckDBPyConnection, sql: str, params: t.Sequence[t.Any] | None) -> bool | None:
+    """Bind a statement without running it; an unknown table or column raises here.
+
+    A binder error raised by running a write aborts DuckDB's open transaction, and its uncommitted
+    writes with it; raised by the bind, it leaves the transaction as it was. None: run the statement
+    (the public way), where such an error aborts the transaction.
+    """
+    try:
+        con._bind(sql, with_writes=True, values=list(params) if params else None)
+    except (AttributeError, TypeError):
+        return None
+    return True

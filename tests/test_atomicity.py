@@ -200,12 +200,35 @@ def test_failed_create_table_as_and_update_leave_nothing(dialect):
     assert cur.execute("SELECT COUNT(*) FROM target").fetchall() == [(ROWS,)]
 
 
+def test_a_t_sql_create_of_a_taken_name_keeps_the_transactions_writes():
+    """SQL Server's Msg 2714 before the CREATE runs: DuckDB's own refusal would abort the transaction."""
+    con = sqlpredict.connect()
+    con.execute("CREATE TABLE t (id INT)")
+    con.commit()
+    con.execute("INSERT INTO t VALUES (1)")
+    for bad in ("CREATE TABLE t (x INT)", "SELECT 2 AS id INTO t", "CREATE VIEW t AS SELECT 1 AS x"):
+        with pytest.raises(sqlpredict.ProgrammingError, match="There is already an object named 't'"):
+            con.execute(bad)
+    assert con.execute("SELECT count(*) FROM t").fetchall() == [(1,)]
+    con.close()
+
+
 @pytest.mark.parametrize("dialect", ["tsql", "duckdb"])
 @pytest.mark.parametrize("bad, kept", [
     ("SELEC 1", True),  # a syntax error
     ("SELECT * FROM no_such_table", True),
     ("SELECT no_such_column FROM t", True),
+    # writes that name an unknown table or column, or create a taken name, are refused before they run too
+    ("INSERT INTO t VALUES (no_such_column)", True),
+    ("INSERT INTO t (no_such_column) VALUES (1)", True),
+    ("UPDATE t SET id = no_such_column", True),
+    ("DELETE FROM t WHERE no_such_column = 1", True),
+    ("INSERT INTO no_such_table VALUES (1)", True),
+    ("MERGE INTO t USING (SELECT 1 AS id) AS s ON t.id = s.id WHEN MATCHED THEN UPDATE SET id = no_such_column", True),
+    ("CREATE TABLE u AS SELECT no_such_column FROM t", True),
+    ("DROP TABLE no_such_table", True),
     ("SELECT CAST('x' AS INT)", False),  # fails while it runs
+    ("INSERT INTO t VALUES (CAST('x' AS INT))", False),
     ("SELECT d.id, p.score FROM PREDICT(MODEL = ?, DATA = t AS d) WITH (score FLOAT) AS p", True),  # binds no input
 ])
 def test_a_statement_refused_before_it_runs_keeps_the_transaction_and_one_failing_while_running_rolls_back(
