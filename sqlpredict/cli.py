@@ -245,9 +245,11 @@ class ScriptEncodingError(Exception):
 def _read_script(path: str) -> str:
     """The script's text: UTF-8, with or without a BOM, or UTF-16 with a BOM (SSMS's "Unicode")."""
     if path == "-":
-        return sys.stdin.read()
-    with open(path, "rb") as f:
-        data = f.read()
+        data = sys.stdin.buffer.read()
+        path = "standard input"
+    else:
+        with open(path, "rb") as f:
+            data = f.read()
     encoding = "utf-16" if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) else "utf-8-sig"
     try:
         return data.decode(encoding)

@@ -68,6 +68,9 @@ def resolve_providers(providers: list[str] | tuple[str, ...] | None) -> tuple[st
     if providers is None:
         return default_providers()
     available = ort.get_available_providers()
+    if isinstance(providers, str):  # tuple() would make one provider of each letter
+        raise ProgrammingError(f"providers takes a list of provider names, not the string {providers!r}; "
+                               f"write providers=[{providers!r}] (this onnxruntime offers {available})")
     chosen = tuple(providers)
     unknown = [p for p in chosen if p not in available]
     if unknown or not chosen:

@@ -608,6 +608,19 @@ def test_a_piped_shell_without_errors_exits_0() -> None:
     assert (result.returncode, result.stdout, result.stderr) == (0, "a\n-\n1\n(1 row)\n", "")
 
 
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-8-sig", "utf-8"])
+def test_run_reads_stdin_with_the_encodings_of_files(encoding: str) -> None:
+    """A script piped in is read as a file is: UTF-8 with or without a BOM, UTF-16 with one, CRLF lines."""
+    result = subprocess.run([sys.executable, "-m", "sqlpredict", "run", "-", "--format", "csv"],
+                            input="SELECT N'h\u00e9llo' AS g\r\nGO\r\nSELECT 2 AS n\r\n".encode(encoding),
+                            capture_output=True, timeout=120)
+    assert (result.returncode, result.stdout.decode().splitlines()) == (0, ["g", "h\u00e9llo", "", "n", "2"]), \
+        result.stderr
+    bad = subprocess.run([sys.executable, "-m", "sqlpredict", "run", "-"], input=b"SELECT 1\xff\xfe0",
+                         capture_output=True, timeout=120)
+    assert bad.returncode == 1 and bad.stderr.decode().startswith("sqlpredict: error: standard input is not utf-8")
+
+
 def test_run_reads_utf16_scripts_and_refuses_other_bytes_clearly(tmp_path: Path) -> None:
     """SSMS saves scripts as "Unicode": UTF-16 with a byte order mark."""
     script = tmp_path / "unicode.sql"

@@ -238,6 +238,12 @@ def test_context_manager_commits_and_closes(tmp_path):
     con.close()
 
 
+def test_providers_given_as_a_string_is_an_error_that_says_to_write_a_list():
+    with pytest.raises(sqlpredict.ProgrammingError, match=r"providers takes a list of provider names, not the "
+                       r"string 'CPUExecutionProvider'; write providers=\['CPUExecutionProvider'\]"):
+        sqlpredict.connect(providers="CPUExecutionProvider")
+
+
 def test_closed_connection_raises_on_any_use():
     con = sqlpredict.connect()
     cur = con.cursor()
