@@ -28,8 +28,8 @@ from .errors import Error, InterfaceError, NotSupportedError, ProgrammingError, 
 if t.TYPE_CHECKING:
     from .cursor import Cursor
 from .catalog import KIND_WORDS, Catalog, raise_exists
-from .planner import (PlanContext, PreparedStatement, adapt_tsql, mixed_markers_error, number_markers, prepare,
-                      register, unregister)
+from .planner import (PlanContext, PreparedStatement, adapt_tsql, mixed_markers_error, named_marker_error,
+                      number_markers, prepare, register, unregister)
 from .sessions import DEFAULT_CACHE_BYTES, SessionCache, resolve_providers
 from .stream import DEFAULT_BATCH_SIZE
 from .tsql import BatchRunner, check_marker_count
@@ -288,9 +288,13 @@ class Connection:
             if "?" in operation and "$" in operation and mixes_markers(operation):
                 raise mixed_markers_error()  # as it is next to PREDICT, where DuckDB 2.0 would take it
             try:
-                return [(s.query, len(s.named_parameters)) for s in self._db.extract_statements(operation)]
+                statements = self._db.extract_statements(operation)
             except duckdb.Error as exc:
                 raise from_duckdb(exc) from exc
+            named = next((n for s in statements for n in s.named_parameters if not n.isdigit()), None)
+            if named is not None:
+                raise named_marker_error(named)
+            return [(s.query, len(s.named_parameters)) for s in statements]
         try:
             trees = parse(self.dialect, operation)
         except (ParseError, TokenError) as exc:

@@ -119,10 +119,7 @@ def number_markers(tree: exp.Expression, offset: int) -> int:
         if name is None:
             continue
         if not str(name).isdigit():
-            raise ProgrammingError(
-                f"the named parameter ${name} is not supported: parameters are a list of values; "
-                f"write $1, $2, ... for their positions, or ?"
-            )
+            raise named_marker_error(str(name))
         if int(name) < 1:
             raise ProgrammingError(f"parameter ${name}: numbered parameters start at $1")
         numbered.append((int(name), ph))
@@ -143,6 +140,13 @@ def number_markers(tree: exp.Expression, offset: int) -> int:
     for number, ph in numbered:
         ph.meta["index"] = offset + number - 1
     return max(used)
+
+
+def named_marker_error(name: str) -> ProgrammingError:
+    return ProgrammingError(
+        f"the named parameter ${name} is not supported: parameters are a list of values; "
+        f"write $1, $2, ... for their positions, or ?"
+    )
 
 
 def mixed_markers_error() -> ProgrammingError:
