@@ -79,6 +79,8 @@ _DUCKDB_MAP: list[tuple[type[BaseException], type[Error]]] = [
 
 def from_duckdb(exc: BaseException) -> Error:
     """The PEP 249 class for a DuckDB error; the caller keeps it as __cause__."""
+    if isinstance(exc, duckdb.InvalidInputException) and "Division by zero" in str(exc):
+        return DataError(str(exc))  # PEP 249 names division by zero as a DataError; DuckDB files it as invalid input
     for duck_cls, our_cls in _DUCKDB_MAP:
         if isinstance(exc, duck_cls):
             return our_cls(str(exc))

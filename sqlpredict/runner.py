@@ -40,13 +40,18 @@ class Part:
         return "\n" * (self.line - 1) + self.text.lstrip()
 
 
-def split_script(script: str, dialect: str) -> list[Part]:
-    """T-SQL: the batches between GO lines (`GO n`: n times). DuckDB: one statement each, as the duckdb shell does."""
+def split_script(script: str, dialect: str) -> t.Iterator[Part]:
+    """T-SQL: the batches between GO lines (`GO n`: n times). DuckDB: one statement each, as the duckdb shell does.
+
+    The script is split before the first part is given, so a bad GO line stops it before any runs; the n
+    runs of `GO n` are given one at a time (n may be large).
+    """
     if dialect == "tsql":
-        parts = [Part(b.text, b.line) for b in split_batches(script) for _ in range(b.count)]
+        batches = split_batches(script)
+        parts = (Part(b.text, b.line) for b in batches for _ in range(b.count))
     else:
-        parts = _duckdb_statements(script)
-    return [Part(p.text, p.line + _leading_newlines(p.text)) for p in parts]
+        parts = iter(_duckdb_statements(script))
+    return (Part(p.text, p.line + _leading_newlines(p.text)) for p in parts)
 
 
 def _leading_newlines(text: str) -> int:

@@ -342,16 +342,16 @@ class BatchRunner:
                         parsed.append((statement, _checked(tree, statement, first=not parsed)))
                 parsed = redeclarations(parsed, set())
             batches.append((batch, parsed))
-            for _ in range(batch.count - 1):  # GO n: the same values for its markers each time
-                batches.append((batch, _copies(parsed)))
         if readable:
             check_marker_count(used, params)
         results: list[ResultSet] = []
         for batch, parsed in batches:
-            if parsed is None:
-                self.create_procedure(batch.text, batch.line)
-            else:
-                self.run_statements(parsed, params, Variables(), results)
+            for run in range(batch.count):  # GO n: the same values for its markers each time
+                if parsed is None:
+                    self.create_procedure(batch.text, batch.line)
+                else:  # a run changes its trees (variables become markers): the runs before the last get copies
+                    self.run_statements(parsed if run == batch.count - 1 else _copies(parsed), params, Variables(),
+                                        results)
         return results
 
     def run_statements(self, parsed: ParsedBatch, params: t.Sequence[t.Any], variables: Variables,

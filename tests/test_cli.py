@@ -608,6 +608,12 @@ def test_a_piped_shell_without_errors_exits_0() -> None:
     assert (result.returncode, result.stdout, result.stderr) == (0, "a\n-\n1\n(1 row)\n", "")
 
 
+def test_run_gives_go_n_runs_one_at_a_time() -> None:
+    result = run_cli("run", "-", stdin="SELECT 1 AS a\nGO\nSELECT 1 / 0 AS b\nGO 100000000000\n")
+    assert result.returncode == 1 and "Division by zero" in result.stderr and "MemoryError" not in result.stderr
+    assert result.stdout.startswith("a\n-\n1\n")
+
+
 @pytest.mark.parametrize("encoding", ["utf-16", "utf-8-sig", "utf-8"])
 def test_run_reads_stdin_with_the_encodings_of_files(encoding: str) -> None:
     """A script piped in is read as a file is: UTF-8 with or without a BOM, UTF-16 with one, CRLF lines."""

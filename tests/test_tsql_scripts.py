@@ -195,6 +195,12 @@ SELECT [score] FROM #log
     assert run(loaded, "SELECT COUNT(*) FROM #log")[0] == [(3,)]
 
 
+def test_go_n_runs_are_made_one_at_a_time(con):
+    """GO with a huge count holds one run at a time: the first run's error ends the script at once."""
+    with pytest.raises(sqlpredict.DataError):
+        run(con, "SELECT 1 AS [a]\nGO\nSELECT 1 / 0 AS [b]\nGO 100000000000\n")
+
+
 @pytest.mark.parametrize("script", ["SELECT 1 AS [a]; GO", "SELECT 1 AS [a]; go 2", "SELECT 1 AS [a];GO;"])
 def test_go_after_a_statement_on_its_line_is_a_syntax_error(con, script):
     """SQL Server's Msg 102: GO separates batches only on a line of its own, so here it is not one."""
