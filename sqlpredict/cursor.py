@@ -19,6 +19,7 @@ from .connection import Connection, ResultSet
 from .dialects import PredictSource, parse
 from .errors import InterfaceError, NotSupportedError, ProgrammingError
 from .planner import number_markers, placeholders
+from .tsql_numbers import BOUND_VALUE
 from .values import to_rows
 
 _CHUNK_ROWS = 1024
@@ -345,7 +346,9 @@ def _read_from(insert: exp.Insert, name: str) -> exp.Insert:
     insert = insert.copy()
     row = insert.expression.expressions[0]
     for ph in list(row.find_all(exp.Placeholder)):
-        ph.replace(exp.column(f"p{ph.meta['index']}", table=name))
+        column = exp.column(f"p{ph.meta['index']}", table=name)
+        column.meta[BOUND_VALUE] = True
+        ph.replace(column)
     select = exp.select(*row.expressions).from_(name)
     insert.set("expression", select)
     return insert

@@ -27,6 +27,8 @@ _INTEGER_TARGETS = {T.TINYINT, T.UTINYINT, T.SMALLINT, T.INT, T.BIGINT}
 _AVERAGED_AS_INTEGERS = _INTEGER_TARGETS | {T.USMALLINT, T.UINT}
 _DML = (exp.Update, exp.Merge, exp.Delete)
 _KEY = "tsql_operand"  # meta: which CAST or AVG a node of the annotated copy stands for
+# meta of a column that holds a `?` value (executemany reads its rows from a table): typed as the `?` is
+BOUND_VALUE = "bound_value"
 
 ColumnTypes = t.Callable[[set[str]], dict[str, dict[str, str]]]
 
@@ -62,6 +64,9 @@ def _operand_types(statement: exp.Expression, nodes: list[exp.Expression],
     copy = statement.copy()
     for node in nodes:
         node.meta.pop(_KEY)
+    for column in list(copy.find_all(exp.Column)):
+        if column.meta_get(BOUND_VALUE):  # of unknown type, as the `?` it stands for: executemany = execute
+            column.replace(exp.Placeholder())
     tables = {table.name.lower() for table in copy.find_all(exp.Table) if table.name}
     try:
         schema = MappingSchema(column_types(tables) if tables else {}, dialect="duckdb")

@@ -447,6 +447,23 @@ def test_executemany_expressions_nulls_and_row_by_row_fallback(con):
         cur.executemany("INSERT INTO u VALUES (?)", [(1,), (1,)])
 
 
+@pytest.mark.parametrize("dialect", ["tsql", "duckdb"])
+def test_executemany_stores_what_execute_stores_row_by_row(dialect):
+    """PEP 249: executemany is the operation run once per row. Its one-statement path reads the values from
+    a table, whose columns have types a `?` lacks: a CAST of one to INT still rounds as for `?` (README)."""
+    con = sqlpredict.connect(dialect=dialect)
+    cur = con.cursor()
+    cur.execute("CREATE TABLE c (how VARCHAR(20), i INT, j BIGINT)")
+    insert = "INSERT INTO c VALUES (?, CAST(? AS INT), CAST(? * 2 AS BIGINT))"
+    rows = [(2.7, 1.25), (-2.7, -1.25), (0.5, 2.75)]
+    for x, y in rows:
+        cur.execute(insert, ["execute", x, y])
+    cur.executemany(insert, [("executemany", x, y) for x, y in rows])
+    got = cur.execute("SELECT how, i, j FROM c ORDER BY how, i").fetchall()
+    assert [r[1:] for r in got if r[0] == "executemany"] == [r[1:] for r in got if r[0] == "execute"]
+    con.close()
+
+
 def test_executemany_with_predict_runs_row_by_row(scored):
     con, expected = scored
     cur = con.cursor()
