@@ -139,7 +139,20 @@ def format_json(result: ResultSet) -> str:
     """
     rows = [{name: _json_value(v, typ) for name, v, typ in zip(result.columns, row, result.types)}
             for row in result.rows]
-    return json.dumps(rows, ensure_ascii=False, allow_nan=False) + "\n"
+    if not any("DECIMAL" in typ.upper() for typ in result.types):
+        return json.dumps(rows, ensure_ascii=False, allow_nan=False) + "\n"
+    return _json_text(rows) + "\n"
+
+
+def _json_text(value: t.Any) -> str:
+    """JSON with each DECIMAL written with its own digits: json.dumps would write the nearest float."""
+    if isinstance(value, decimal.Decimal):
+        return format(value, "f")
+    if isinstance(value, list):
+        return "[" + ", ".join(map(_json_text, value)) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{json.dumps(k, ensure_ascii=False)}: {_json_text(v)}" for k, v in value.items()) + "}"
+    return json.dumps(value, ensure_ascii=False, allow_nan=False)
 
 
 def _json_value(value: t.Any, typ: str) -> t.Any:
@@ -155,7 +168,7 @@ def _json_value(value: t.Any, typ: str) -> t.Any:
     if isinstance(value, dict):
         return {str(k): _json_value(v, "") for k, v in value.items()}
     if isinstance(value, decimal.Decimal):
-        return float(value) if value.is_finite() else str(value)
+        return value if value.is_finite() else str(value)  # written with its digits by _json_text
     return _text(value, typ)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import decimal
 import io
 import json
 import os
@@ -325,6 +326,17 @@ def test_float32_columns_print_short_and_round_trip() -> None:
 def test_json_writes_non_finite_floats_as_strings() -> None:
     result = output.ResultSet(["x"], ["DOUBLE"], [(float("nan"),), (float("inf"),), (None,)])
     assert json.loads(output.format_json(result)) == [{"x": "NaN"}, {"x": "Infinity"}, {"x": None}]
+
+
+def test_json_writes_decimals_with_their_own_digits() -> None:
+    """A DECIMAL is a JSON number with the digits csv and table print, not the nearest float's."""
+    result = run_cli("run", "-", "--format", "json", stdin=(
+        "SELECT CAST('123456789.123456789' AS NUMERIC(18,9)) AS d, CAST('12345678901234567.89' AS NUMERIC(38,2)) "
+        "AS big, CAST(-0.5 AS NUMERIC(3,1)) AS neg, CAST(NULL AS NUMERIC(5,2)) AS nothing, N'x\"y' AS s"))
+    assert result.returncode == 0, result.stderr
+    row = json.loads(result.stdout, parse_float=decimal.Decimal)[0]
+    assert row == {"d": decimal.Decimal("123456789.123456789"), "big": decimal.Decimal("12345678901234567.89"),
+                   "neg": decimal.Decimal("-0.5"), "nothing": None, "s": 'x"y'}
 
 
 # ------------------------------------------------------------------ run, batch by batch
