@@ -49,7 +49,21 @@ def from_result(columns: list[str], types: list[str], table: t.Any, exact: t.Any
     """A statement's Arrow result as rows, converted as the cursor converts them (HUGEINT, MAP, TIMETZ...)."""
     from .values import to_rows  # the one conversion to Python values, shared with fetchall
 
-    return ResultSet(list(columns), list(types), to_rows(table, exact, list(columns), list(types)))
+    rows = to_rows(table, exact, list(columns), list(types))
+    nanos = [i for i, typ in enumerate(types) if typ.upper() == "TIMESTAMP_NS"]
+    if nanos and rows:  # a Python datetime holds microseconds: show DATETIME2's 100 ns as DuckDB writes them
+        texts = {i: _duckdb_text(table.column(i)) for i in nanos}
+        rows = [tuple(texts[i][r] if i in texts else v for i, v in enumerate(row)) for r, row in enumerate(rows)]
+    return ResultSet(list(columns), list(types), rows)
+
+
+def _duckdb_text(column: t.Any) -> list[str | None]:
+    """An Arrow column's values as DuckDB's CAST to VARCHAR writes them."""
+    import pyarrow as pa
+
+    from . import scratch
+
+    return [r[0] for r in scratch.cursor().from_arrow(pa.table({"v": column})).select("CAST(v AS VARCHAR)").fetchall()]
 
 
 def write(result: ResultSet, fmt: str, out: t.TextIO) -> None:

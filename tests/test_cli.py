@@ -328,6 +328,15 @@ def test_json_writes_non_finite_floats_as_strings() -> None:
     assert json.loads(output.format_json(result)) == [{"x": "NaN"}, {"x": "Infinity"}, {"x": None}]
 
 
+@pytest.mark.parametrize("fmt", ["table", "csv", "json"])
+def test_datetime2_prints_its_100_ns(fmt: str) -> None:
+    """DATETIME2(7) keeps 100 ns; a Python datetime holds microseconds, so the CLI prints DuckDB's text."""
+    result = run_cli("run", "-", "--format", fmt, stdin="DECLARE @d DATETIME2(7) = '2020-01-02 03:04:05.1234567'\n"
+                     "SELECT @d AS d, CAST(NULL AS DATETIME2) AS n, CAST('2020-01-02' AS DATETIME2) AS midnight")
+    assert result.returncode == 0, result.stderr
+    assert "2020-01-02 03:04:05.1234567" in result.stdout and "2020-01-02 00:00:00" in result.stdout
+
+
 def test_json_writes_decimals_with_their_own_digits() -> None:
     """A DECIMAL is a JSON number with the digits csv and table print, not the nearest float's."""
     result = run_cli("run", "-", "--format", "json", stdin=(
