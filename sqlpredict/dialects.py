@@ -16,7 +16,7 @@ from sqlglot import exp
 from sqlglot.dialects.duckdb import DuckDB as _DuckDB
 from sqlglot.dialects.tsql import TSQL as _TSQL
 from sqlglot.errors import TokenError
-from sqlglot.tokens import TokenType
+from sqlglot.tokens import Token, TokenType
 
 from .tsql_casts import character_length, sized
 
@@ -346,6 +346,16 @@ class TSQL(_TSQL):
             "BIT": TokenType.BOOLEAN,
             "TINYINT": TokenType.UTINYINT,
         }
+
+        def tokenize(self, sql: str) -> list[Token]:
+            """`0x` alone is T-SQL's empty binary constant; sqlglot reads it as the identifier "0x"."""
+            tokens = super().tokenize(sql)
+            for i, token in enumerate(tokens):
+                if token.token_type == TokenType.IDENTIFIER and token.text.upper() == "0X" \
+                        and sql[token.start] == "0":
+                    tokens[i] = Token(TokenType.HEX_STRING, "", token.line, token.col, token.start, token.end,
+                                      token.comments)
+            return tokens
 
     class Parser(PredictParserMixin, OpenRowsetMixin, TSQLTypesMixin, CompoundAssignmentMixin, SetOptionListMixin,
                  TSQLDeleteMixin, _TSQL.Parser):

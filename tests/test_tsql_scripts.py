@@ -1362,6 +1362,16 @@ ORDER BY d.[Id]
     assert_scores([r[0] for r in sets[1]], F0, F1)
 
 
+def test_0x_alone_is_the_empty_binary_constant(con):
+    """T-SQL's `0x` is an empty varbinary; a column named [0x] stays a column."""
+    sets = run(con, """
+CREATE TABLE [blobs] ([0x] INT, [b] VARBINARY(MAX))
+INSERT INTO [blobs] VALUES (7, 0x), (8, 0x0A)
+SELECT 0x AS [e], DATALENGTH(0x) AS [n], [0x] FROM [blobs] WHERE [b] = 0x
+""")
+    assert sets == [[(b"", 0, 7)]]
+
+
 def test_national_strings(loaded):
     sets = run(loaded, """
 DECLARE @model VARBINARY(MAX) = (SELECT [data] FROM models WHERE [id] = 1)
