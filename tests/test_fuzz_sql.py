@@ -108,10 +108,10 @@ def check_one(dialect: str, sql: str) -> str:
             line, col = int(where.group(1)), int(where.group(2))
             lines = sql.split("\n")
             # T-SQL splits a batch into statements (`WITH ...` after a complete statement starts a new
-            # one) and gives the position within the statement, and the statement's line in the script.
+            # one) and gives the statement's line in the script, and the position as a line of the script.
             script_line = re.search(r"^line (\d+):|statement at line (\d+) of the script", message)
             first = int(next(g for g in script_line.groups() if g)) if script_line else 1
-            assert 1 <= first and first + line - 1 <= len(lines), (sql, message)
+            assert 1 <= first <= line <= len(lines), (sql, message)
             if first == 1 and line == 1 and not script_line:
                 assert 0 <= col <= len(lines[0]) + 1, (sql, message)
             elif first == 1:
