@@ -247,6 +247,26 @@ def test_a_duckdb_without_the_undocumented_calls_gets_the_public_way():
     assert engine_calls.name_exists(duck, "main", "t") is True
     handle = engine_calls.register_source(duck, pa.table({"x": [1, 2]}))
     assert duck.execute(f'SELECT sum(x) FROM "{handle.name}"').fetchall() == [(3,)]
+    assert engine_calls.bind_only(object(), "INSERT INTO t VALUES (1)", None) is None
+    duck.execute("BEGIN")
+    duck.execute("INSERT INTO t VALUES (?)", [5])
+    assert engine_calls.bind_only(duck, "INSERT INTO t VALUES (?)", [6]) is True  # bound, not run
+    with pytest.raises(duckdb.BinderException):
+        engine_calls.bind_only(duck, "INSERT INTO t VALUES (nope)", None)
+    assert duck.execute("SELECT x FROM t").fetchall() == [(5,)]  # the transaction goes on, its write kept
+
+
+def test_a_write_refused_in_a_transaction_loses_its_writes_where_duckdb_cannot_bind_first(monkeypatch):
+    """Without the bind call, the public way (run it) stands: DuckDB aborts, and the rollback is said."""
+    monkeypatch.setattr(engine_calls, "bind_only", lambda con, sql, params: None)
+    con = sqlpredict.connect()
+    con.execute("CREATE TABLE w (id INT)")
+    con.commit()
+    con.execute("INSERT INTO w VALUES (1)")
+    with pytest.raises(sqlpredict.ProgrammingError, match="rolled back"):
+        con.execute("INSERT INTO w VALUES (nope)")
+    assert con.execute("SELECT count(*) FROM w").fetchall() == [(0,)]
+    con.close()
 
 
 def test_a_cte_with_predict_that_data_does_not_read_stays_out_of_data(con):
