@@ -675,8 +675,8 @@ def used_columns(select: exp.Select | None, stream: str, data_names: list[str]) 
     """
     if select is None:
         return None
-    if any(isinstance(e, exp.Star) for e in select.expressions):
-        return None
+    if any(isinstance(e, exp.Star) for e in select.expressions) or select.find(exp.Columns):
+        return None  # *, or DuckDB's COLUMNS(...): columns chosen by pattern, so all of them
     for join in select.args.get("joins") or []:
         if join.args.get("using") or join.args.get("kind") == "NATURAL" or join.method == "NATURAL":
             return None
@@ -723,9 +723,18 @@ def _filters_commute(select: exp.Select, node: PredictSource) -> bool:
     return isinstance(node.parent, exp.From)
 
 
+# Functions whose value changes from call to call: a filter with one, run in DATA and again in the
+# statement, would keep fewer rows than once (random() < 0.5 keeps a quarter).
+_VOLATILE = (exp.Rand, exp.Randn, exp.Uuid)
+_VOLATILE_NAMES = {"NEXTVAL", "SETSEED", "CURRVAL"}
+
+
 def _only_data(conjunct: exp.Expression, alias: str | None, data_lower: set[str], outputs: set[str],
                single_source: bool) -> bool:
-    if conjunct.find(exp.Select, exp.Subquery, exp.AggFunc, exp.Window, exp.Parameter, exp.Star):
+    if conjunct.find(exp.Select, exp.Subquery, exp.AggFunc, exp.Window, exp.Parameter, exp.Star, exp.Columns,
+                     *_VOLATILE):
+        return False
+    if any(f.name.upper() in _VOLATILE_NAMES for f in conjunct.find_all(exp.Anonymous)):
         return False
     columns = list(conjunct.find_all(exp.Column))
     if not columns:

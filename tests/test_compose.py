@@ -355,6 +355,33 @@ def test_filter_runs_before_the_model():
         cur.execute("SELECT p.score FROM PREDICT(MODEL = ?, DATA = t AS d) WITH (score FLOAT) AS p", [MODEL])
 
 
+def test_a_filter_with_random_runs_once():
+    """A conjunct with random() is not moved into DATA: run there and again in the statement, it would keep
+    about a quarter of the rows where the statement asks for half."""
+    con = sqlpredict.connect(dialect="duckdb")
+    con.execute("CREATE TABLE r AS SELECT range AS id, CAST(range AS FLOAT) AS f0, CAST(1 AS FLOAT) AS f1 "
+                "FROM range(20000)")
+    kept = con.execute("SELECT count(*) FROM PREDICT(MODEL = ?, DATA = r AS d) WITH (score FLOAT) AS p "
+                       "WHERE d.id < 0 OR random() < 0.5", [MODEL]).fetchall()[0][0]
+    assert 9000 < kept < 11000  # 10,000 expected; the binomial's deviation is 71
+    con.close()
+
+
+def test_columns_by_pattern_reads_every_data_column_it_names():
+    """DuckDB's COLUMNS('regex') picks DATA columns by pattern: all of them must reach the statement."""
+    con = sqlpredict.connect(dialect="duckdb")
+    con.execute("CREATE TABLE c (id INT, city VARCHAR, f0 FLOAT, f1 FLOAT)")
+    con.execute("INSERT INTO c VALUES (0, 'Lyon', 0.5, 0.25), (1, 'Paris', 1.5, 0.75)")
+    rows = con.execute("SELECT COLUMNS('^(id|city)$'), p.score FROM PREDICT(MODEL = ?, DATA = c AS d) "
+                       "WITH (score FLOAT) AS p ORDER BY 1", [MODEL]).fetchall()
+    want = expected_scores(np.array([0.5, 1.5], np.float32), np.array([0.25, 0.75], np.float32))
+    assert [r[:2] for r in rows] == [(0, "Lyon"), (1, "Paris")]
+    assert np.array_equal(np.array([r[2] for r in rows], np.float32), want)
+    assert con.execute("SELECT COLUMNS('f.*') FROM PREDICT(MODEL = ?, DATA = c AS d) AS p ORDER BY 1",
+                       [MODEL]).fetchall() == [(0.5, 0.25), (1.5, 0.75)]
+    con.close()
+
+
 def test_read_parquet_in_duckdb_dialect(tmp_path):
     rng = np.random.default_rng(0)
     f0, f1 = rng.normal(size=500).astype(np.float32), rng.normal(size=500).astype(np.float32)
