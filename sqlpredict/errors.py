@@ -87,6 +87,27 @@ def from_duckdb(exc: BaseException) -> Error:
     return DatabaseError(str(exc))
 
 
+# DuckDB's error types by the name its messages start with ("Conversion Error: ..."): an error raised
+# inside a running statement can reach Python as an Arrow error that keeps only the message.
+_DUCKDB_TYPES_BY_NAME: dict[str, type[Error]] = {
+    "conversion": DataError, "out of range": DataError, "constraint": IntegrityError,
+    "invalid input": ProgrammingError, "binder": ProgrammingError, "catalog": ProgrammingError,
+    "interrupt": OperationalError, "io": OperationalError, "out of memory": OperationalError,
+}
+_DUCKDB_ERROR_NAME = re.compile(r"^(?P<name>[A-Za-z ]+?) Error: ")
+
+
+def from_duckdb_message(message: str) -> Error | None:
+    """The PEP 249 error for a DuckDB error known only by its message; None when it names no DuckDB error."""
+    match = _DUCKDB_ERROR_NAME.match(message)
+    cls = _DUCKDB_TYPES_BY_NAME.get(match["name"].lower()) if match else None
+    if cls is None:
+        return None
+    if "Division by zero" in message:
+        return DataError(message)
+    return cls(message)
+
+
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 

@@ -29,7 +29,7 @@ import duckdb
 import pyarrow as pa
 
 from .binding import Binding
-from .errors import OperationalError, from_duckdb
+from .errors import OperationalError, from_duckdb, from_duckdb_message
 from .scoring import Scorer
 from .sessions import CompiledModel
 
@@ -129,7 +129,9 @@ class PredictStream:
             except duckdb.Error as exc:
                 raise from_duckdb(exc) from exc
             except (OSError, pa.ArrowException) as exc:
-                raise OperationalError(f"PREDICT: reading DATA stopped: {exc}") from exc
+                # DuckDB's error in a later batch reaches the reader as Arrow's: its class from its message
+                raise from_duckdb_message(str(exc)) or OperationalError(f"PREDICT: reading DATA stopped: {exc}") \
+                    from exc
             yield batch
 
     def _score_all(self) -> t.Iterator[pa.RecordBatch]:

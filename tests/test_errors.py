@@ -567,3 +567,15 @@ def test_the_fix_for_a_date_column_fits_the_inputs_integer_type(con, elem):
     fix = re.search(r"write (.*) in DATA", message).group(1)
     value = con.cursor().execute(query.format(f"(SELECT {fix} FROM days) AS d"), [model]).fetchall()[0][0]
     assert value == (5 if elem != TensorProto.INT32 else 1715904000)
+
+
+@pytest.mark.parametrize("bad_row", [0, 9000])
+def test_an_error_in_data_has_its_class_in_any_batch(bad_row):
+    """DuckDB's conversion error while DATA is read is a DataError, in the first batch or a later one."""
+    con = sqlpredict.connect(dialect="duckdb", batch_size=1000)
+    con.execute("CREATE TABLE s AS SELECT range AS id, CASE WHEN range = ? THEN 'x' ELSE '1.5' END AS x "
+                "FROM range(12000)", [bad_row])
+    with pytest.raises(sqlpredict.DataError, match="Could not convert string 'x'"):
+        con.execute("SELECT count(p.y) FROM PREDICT(MODEL = ?, DATA = (SELECT id, CAST(x AS REAL) AS x FROM s) "
+                    "AS d) WITH (y REAL) AS p", [IDENTITY]).fetchall()
+    con.close()
