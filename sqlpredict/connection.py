@@ -22,7 +22,7 @@ import pyarrow as pa
 from sqlglot import exp
 from sqlglot.errors import ParseError, TokenError
 
-from .dialects import DIALECTS, PredictSource, mixes_markers, parse, to_duckdb
+from .dialects import DIALECTS, PredictSource, mixes_markers, named_marker, parse, to_duckdb
 from .errors import Error, InterfaceError, NotSupportedError, ProgrammingError, from_duckdb, parse_error_text
 
 if t.TYPE_CHECKING:
@@ -240,7 +240,13 @@ class Connection:
                 return BatchRunner(self).run(operation, params)
             statements = self._split(operation)
             check_marker_count(sum(count for _, count in statements), params, markers="? or distinct $n")
-            return [self._run_statement(statement, params) for statement, _ in statements]
+            results, offset = [], 0
+            for statement, count in statements:
+                # A tree's markers index the whole list; DuckDB's own text takes its values alone
+                own = params if isinstance(statement, exp.Expression) else params[offset:offset + count]
+                results.append(self._run_statement(statement, own))
+                offset += count
+            return results
 
     def call_procedure(self, name: str, params: t.Sequence[t.Any]) -> tuple[list[ResultSet], list[t.Any]]:
         """Run a stored procedure for Cursor.callproc: (result sets, parameters with OUTPUT values)."""
@@ -283,24 +289,36 @@ class Connection:
         """DuckDB SQL as statements and the values each takes: sqlglot trees where PREDICT or a stored
         view needs planning, else DuckDB's own text (its parser counts the markers, not '?' inside
         strings, and `$n` as one value however often it appears)."""
-        if not _PREDICT_WORD.search(operation) and not self.catalog.objects("VIEW"):
+        if not _PREDICT_WORD.search(operation):
             assert self._db is not None
             if "?" in operation and "$" in operation and mixes_markers(operation):
                 raise mixed_markers_error()  # as it is next to PREDICT, where DuckDB 2.0 would take it
             try:
                 statements = self._db.extract_statements(operation)
             except duckdb.Error as exc:
-                raise from_duckdb(exc) from exc
+                named = named_marker(operation)  # DuckDB refuses `$name` next to `$1` as not implemented
+                raise (named_marker_error(named) if named else from_duckdb(exc)) from exc
             named = next((n for s in statements for n in s.named_parameters if not n.isdigit()), None)
             if named is not None:
                 raise named_marker_error(named)
-            return [(s.query, len(s.named_parameters)) for s in statements]
+            views = _names_pattern(self.catalog.objects("VIEW"))
+            split: list[tuple[exp.Expression | str, int]] = []
+            offset = 0
+            for s in statements:  # only a statement that names a stored view is planned; DuckDB runs the rest
+                planned = self._split_planned(s.query, offset) if views and views.search(s.query) else None
+                items = planned or [(s.query, len(s.named_parameters))]
+                split.extend(items)
+                offset += sum(count for _, count in items)
+            return split
+        return self._split_planned(operation, 0)
+
+    def _split_planned(self, operation: str, offset: int) -> list[tuple[exp.Expression | str, int]]:
+        """Statements as sqlglot trees, their markers numbered from `offset`."""
         try:
             trees = parse(self.dialect, operation)
         except (ParseError, TokenError) as exc:
             raise ProgrammingError(parse_error_text(exc)) from exc
         statements: list[tuple[exp.Expression | str, int]] = []
-        offset = 0
         for tree in trees:
             count = number_markers(tree, offset)
             statements.append((tree, count))
@@ -314,7 +332,12 @@ class Connection:
             if control:
                 return self._control_statement(control)
             if isinstance(statement, exp.Command) and not statement.find(PredictSource):
-                raise NotSupportedError(f"sqlpredict does not run this statement: {statement.sql(dialect='tsql')}")
+                text = statement.sql(dialect=self.dialect)
+                if self.dialect == "duckdb":  # DuckDB runs it itself unless it holds PREDICT or a stored view
+                    raise NotSupportedError(f"sqlpredict plans PREDICT, and the views stored with it, itself, and "
+                                            f"cannot inside this kind of statement: {text[:200]}; run the statement "
+                                            "on DATA's query, or on a table the scores were saved to")
+                raise NotSupportedError(f"sqlpredict does not run this statement: {text}")
         else:
             control = _text_transaction_control(statement)
             if control:
@@ -605,6 +628,12 @@ def _may_change_temp_objects(node: exp.Expression, kind: str) -> bool:
 def _nothing() -> ResultSet:
     """The outcome of a statement with neither rows nor a count."""
     return ResultSet([], [], None, -1)
+
+
+def _names_pattern(names: t.Iterable[str]) -> re.Pattern[str] | None:
+    """A pattern that finds any of `names` as a word (stored views, which DuckDB itself cannot run)."""
+    names = sorted(names)
+    return re.compile(r"\b(?:" + "|".join(map(re.escape, names)) + r")\b", re.IGNORECASE) if names else None
 
 
 def _created_table(statement: exp.Expression) -> exp.Table | None:

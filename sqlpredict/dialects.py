@@ -461,6 +461,19 @@ def mixes_markers(sql: str) -> bool:
     return False
 
 
+def named_marker(sql: str) -> str | None:
+    """The first named `$name` marker of DuckDB SQL (strings and comments are not read for it)."""
+    try:
+        tokens = DuckDB().tokenize(sql)
+    except TokenError:
+        return None
+    for token, after in zip(tokens, tokens[1:]):
+        if token.token_type == TokenType.PARAMETER and after.start == token.end + 1 \
+                and after.token_type != TokenType.NUMBER:
+            return after.text
+    return None
+
+
 def quote_identifier(name: str, dialect: t.Any) -> str:
     """An identifier as the given dialect writes it (for error messages and fixes).
 

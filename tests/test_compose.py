@@ -559,3 +559,33 @@ def test_a_first_query_does_not_import_pandas_and_scores_nulls_and_arrays():
     labels = ["u", "v", "w"]
     assert got["maps"] == [[int(i), None if i == 5 else {k: float(v) for k, v in zip(labels, x[i])}]
                            for i in ids]
+
+
+def test_a_stored_view_leaves_duckdbs_own_statements_to_duckdb(tmp_path):
+    """Once a database stores a PREDICT view, statements that do not name it still run as DuckDB runs
+    them (EXPLAIN, CALL, CREATE TYPE, RESET); one that cannot hold PREDICT says so."""
+    con = sqlpredict.connect(str(tmp_path / "v.duckdb"), dialect="duckdb", autocommit=True)
+    con.execute("CREATE TABLE t AS SELECT range AS id, CAST(range AS FLOAT) AS f0, CAST(1 AS FLOAT) AS f1 FROM range(5)")
+    con.execute("CREATE TABLE models (id INT, data BLOB)")
+    con.execute("INSERT INTO models VALUES (1, ?)", [MODEL])
+    con.execute("CREATE VIEW pv AS SELECT d.id, p.score FROM PREDICT(MODEL = (SELECT data FROM models WHERE id = 1), "
+                "DATA = t AS d) WITH (score FLOAT) AS p")
+    assert con.execute("CALL pragma_version()").fetchall()[0][0].startswith("v")
+    assert con.execute("EXPLAIN SELECT 1").fetchall()[0][0] == "physical_plan"
+    con.execute("CREATE TYPE mood AS ENUM ('a', 'b')")
+    con.execute("RESET threads")
+    assert con.execute("SELECT CAST('a' AS mood) AS m, count(*) FROM pv").fetchall() == [("a", 5)]
+    with pytest.raises(sqlpredict.NotSupportedError, match="cannot inside this kind of statement: EXPLAIN"):
+        con.execute("EXPLAIN SELECT * FROM pv")
+    con.close()
+
+
+def test_several_duckdb_statements_take_their_own_values():
+    """Each statement of one execute takes the values after those of the statements before it."""
+    con = sqlpredict.connect(dialect="duckdb")
+    cur = con.execute("SELECT ? AS a; SELECT $1 AS b, $2 AS c; SELECT ? AS d", [1, 2, 3, 4])
+    sets = [cur.fetchall()]
+    while cur.nextset():
+        sets.append(cur.fetchall())
+    assert sets == [[(1,)], [(2, 3)], [(4,)]]
+    con.close()

@@ -761,6 +761,7 @@ def test_numbered_markers_in_executemany_with_predict(duck):
     ("SELECT d.name FROM {p} WHERE d.name = $name", [MODEL], r"named parameter \$name is not supported"),
     ("SELECT $name", [1], r"named parameter \$name is not supported"),  # no PREDICT: DuckDB's own statement
     ("SELECT count(*) FROM t WHERE name = $who", [], r"named parameter \$who is not supported"),
+    ("SELECT $1, $name", [1], r"named parameter \$name is not supported"),  # DuckDB: "not implemented"
 ])
 def test_numbered_markers_follow_duckdbs_rules_or_say_why_not(duck, sql, params, message):
     """One kind of marker a statement, as many values as the highest $n, none left out, no names."""
