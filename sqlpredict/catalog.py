@@ -98,11 +98,18 @@ class Catalog:
     # ------------------------------------------------------------ views
 
     def save_view(self, create: exp.Create) -> None:
-        """Store `CREATE VIEW name AS <select with PREDICT>` as DuckDB-dialect text."""
-        body = create.expression
+        """Store `CREATE VIEW name [(columns)] AS <select with PREDICT>` as DuckDB-dialect text.
+
+        A column list renames the body's columns: the body is stored inside a SELECT that does so.
+        """
+        body, target = create.expression, create.this
+        if isinstance(target, exp.Schema):
+            columns = [exp.to_identifier(c.name, quoted=True) for c in target.expressions]
+            alias = exp.TableAlias(this=exp.to_identifier(target.this.name, quoted=True), columns=columns)
+            body, target = exp.select("*").from_(exp.Subquery(this=body.copy(), alias=alias)), target.this
         definition = body.sql(dialect=DuckDB)
         replace = bool(create.args.get("replace")) or create.args.get("kind") == "ALTER"
-        self.save("VIEW", create.this.name, definition, replace)
+        self.save("VIEW", target.name, definition, replace)
 
     def must_store(self, body: exp.Expression) -> bool:
         """Whether a view body must be kept here rather than by DuckDB: it uses PREDICT, or reads

@@ -404,10 +404,11 @@ class Connection:
             statement = statement.copy()
             if self.dialect == "tsql":
                 adapt_tsql(statement)
-            name = statement.this.name
+            target = statement.this.this if isinstance(statement.this, exp.Schema) else statement.this  # (c1, c2)
+            name = target.name
             replaces_stored = bool(statement.args.get("replace")) and name.lower() in self.catalog.objects("VIEW")
             if not (replaces_stored or self.catalog.must_store(statement.expression)):
-                return self._claim_from_catalog(statement.this, statement)
+                return self._claim_from_catalog(target, statement)
             if statement.args.get("exists") and (name.lower() in self.catalog.objects("VIEW")
                                                  or self.catalog.engine_object(name)):
                 return _nothing()  # CREATE VIEW IF NOT EXISTS of a taken name

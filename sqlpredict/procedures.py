@@ -17,7 +17,8 @@ from .errors import ProgrammingError
 from .tsql_casts import declared_length
 
 _HEAD = re.compile(
-    r"^\s*(?P<verb>CREATE\s+OR\s+ALTER|CREATE|ALTER)\s+PROC(?:EDURE)?\s+"
+    r"^(?:\s+|--[^\n]*|/\*.*?\*/)*"  # comments before it (SSMS's procedure template opens with some)
+    r"(?P<verb>CREATE\s+OR\s+ALTER|CREATE|ALTER)\s+PROC(?:EDURE)?\s+"
     r"(?P<name>(?:\[[^\]]+\]|\"[^\"]+\"|[\w#@$]+)(?:\s*\.\s*(?:\[[^\]]+\]|\"[^\"]+\"|[\w#@$]+))*)",
     re.IGNORECASE | re.DOTALL,
 )

@@ -971,6 +971,21 @@ ALTER VIEW dbo.vplain ([Key]) AS SELECT [Id] * 10 FROM [dbo].[Features]
         run(loaded, "ALTER VIEW dbo.Features AS SELECT 1 AS one")
 
 
+def test_a_predict_views_column_list_names_its_columns(loaded):
+    """CREATE VIEW v (a, b) AS ... and ALTER VIEW v (a, b) AS ... over PREDICT name the view's columns."""
+    body = ("SELECT d.[Id], p.[score] FROM PREDICT(MODEL = (SELECT [data] FROM models WHERE [id] = 1), "
+            "DATA = [dbo].[Features] AS d) WITH ([score] FLOAT) AS p")
+    run(loaded, f"CREATE VIEW dbo.named ([key], [value]) AS {body}")
+    cur = loaded.cursor()
+    rows = cur.execute("SELECT * FROM dbo.named ORDER BY [key]").fetchall()
+    assert [c[0] for c in cur.description] == ["key", "value"] and [r[0] for r in rows] == IDS
+    assert_scores([r[1] for r in rows], F0, F1)
+    run(loaded, f"ALTER VIEW dbo.named ([k2], [v2]) AS {body} WHERE d.[Id] > 2")
+    rows = cur.execute("SELECT [k2], [v2] FROM dbo.named ORDER BY [k2]").fetchall()
+    assert [r[0] for r in rows] == [3, 4]
+    assert_scores([r[1] for r in rows], F0[2:], F1[2:])
+
+
 @pytest.mark.parametrize(("script", "message"), [
     ("CREATE VIEW dbo.vv AS SELECT 1 AS one\nSELECT 2 AS two",
      "line 2: CREATE VIEW must be the only statement in its batch.*put GO on the line after"),
@@ -991,6 +1006,12 @@ def test_what_sql_server_refuses_when_it_compiles_a_batch_runs_none_of_it(con, s
     view = "CREATE VIEW dbo.vw AS\nWITH c AS (SELECT 1 AS one)\nSELECT one FROM c\nUNION ALL\nSELECT 2"
     run(con, view)  # alone in its batch, a view's query may start with WITH and hold UNION
     assert run(con, "SELECT one FROM dbo.vw ORDER BY one") == [[(1,), (2,)]]
+
+
+def test_comments_may_come_before_create_procedure(loaded):
+    """SSMS's procedure template opens with a comment block; the CREATE is still the batch's first statement."""
+    run(loaded, "-- ====\n-- Author: me\n-- ====\n/* more */\nCREATE PROCEDURE dbo.commented AS SELECT 1 AS [one]")
+    assert run(loaded, "EXEC dbo.commented") == [[(1,)]]
 
 
 def test_a_procedure_parameter_declared_again_in_the_body_is_refused_at_create(loaded):
