@@ -432,18 +432,26 @@ class Connection:
         None lets DuckDB run the statement; an empty result is CREATE ... IF NOT EXISTS of a taken name.
         """
         name = _default_schema_name(table)
-        if name is None:
-            return None
-        if name.lower() not in self.catalog.objects("VIEW"):
-            if self._dirty and not (create.args.get("exists") or create.args.get("replace")):
-                # Refused here, a taken name leaves the transaction's writes; refused by DuckDB, it aborts them
-                engine = self.catalog.engine_object(name)
-                if engine is not None:
-                    raise_exists(f"a {engine}", name)
-            return None
-        if create.args.get("exists"):
-            return _nothing()
-        raise_exists(KIND_WORDS["VIEW"], name)
+        if name is not None and name.lower() in self.catalog.objects("VIEW"):
+            if create.args.get("exists"):
+                return _nothing()
+            raise_exists(KIND_WORDS["VIEW"], name)
+        if self._dirty and not (create.args.get("exists") or create.args.get("replace")):
+            self._refuse_taken_name(table)
+        return None
+
+    def _refuse_taken_name(self, table: exp.Table) -> None:
+        """A CREATE of a taken name, refused here, leaves the transaction's writes; refused by DuckDB, which
+        finds it only while the statement runs, it would abort them (the transaction holds writes)."""
+        assert self._db is not None
+        temporary = bool(table.this.args.get("temporary")) or table.name.startswith("#")
+        name = "#" + table.name if temporary and not table.name.startswith("#") else table.name
+        schema = "temp" if temporary else table.db if table.db and table.db.lower() != "dbo" else "main"
+        taken = engine_calls.name_exists(self._db, schema, name)
+        if taken is None and schema == "main":  # the public way
+            taken = self.catalog.engine_object(name) is not None
+        if taken:
+            raise_exists("a table or view", name if schema in ("main", "temp") else f"{schema}.{name}")
 
     def _claim_from_engine(self, name: str, create: exp.Create) -> None:
         """A stored view may not take the name of a DuckDB table; it replaces a DuckDB view only when

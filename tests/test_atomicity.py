@@ -203,11 +203,14 @@ def test_failed_create_table_as_and_update_leave_nothing(dialect):
 def test_a_t_sql_create_of_a_taken_name_keeps_the_transactions_writes():
     """SQL Server's Msg 2714 before the CREATE runs: DuckDB's own refusal would abort the transaction."""
     con = sqlpredict.connect()
-    con.execute("CREATE TABLE t (id INT)")
+    con.execute("CREATE TABLE t (id INT)\nCREATE TABLE #h (id INT)\nCREATE SCHEMA sc\nCREATE TABLE sc.s (id INT)")
     con.commit()
     con.execute("INSERT INTO t VALUES (1)")
-    for bad in ("CREATE TABLE t (x INT)", "SELECT 2 AS id INTO t", "CREATE VIEW t AS SELECT 1 AS x"):
-        with pytest.raises(sqlpredict.ProgrammingError, match="There is already an object named 't'"):
+    for bad, name in (("CREATE TABLE t (x INT)", "t"), ("SELECT 2 AS id INTO t", "t"),
+                      ("CREATE VIEW t AS SELECT 1 AS x", "t"), ("CREATE TABLE dbo.t (x INT)", "t"),
+                      ("CREATE TABLE #h (x INT)", "#h"), ("SELECT 2 AS id INTO #h", "#h"),
+                      ("CREATE TABLE sc.s (x INT)", "sc.s")):
+        with pytest.raises(sqlpredict.ProgrammingError, match=f"There is already an object named '{name}'"):
             con.execute(bad)
     assert con.execute("SELECT count(*) FROM t").fetchall() == [(1,)]
     con.close()
