@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 import typing as t
+import unicodedata
 
 from sqlglot import exp
 
@@ -72,29 +73,42 @@ def _character_classes(like: exp.Like) -> None:
     pattern = like.expression
     escape_node = like.parent if isinstance(like.parent, exp.Escape) else None
     escape = escape_node.expression.name if escape_node is not None else None
+    collation = _collation_of(like.this) or _collation_of(pattern)  # `x COLLATE c LIKE p` or `LIKE p COLLATE c`
+    if isinstance(pattern, exp.Collate):
+        pattern = pattern.this
     written = isinstance(pattern, exp.National) or (isinstance(pattern, exp.Literal) and pattern.is_string)
     if not (written and "[" in pattern.name):
         return
-    regex = like_regex(pattern.name, escape)
+    rules = collation or DEFAULT_COLLATION
+    text = _without_accents(pattern.name) if "noaccent" in rules else pattern.name
+    regex = like_regex(text, escape)
     if regex is None:
         return
-    if _ignores_case(like.this):
+    if "nocase" in rules:
         regex = "(?i)" + regex
-    match: exp.Expression = exp.RegexpFullMatch(this=like.this, expression=exp.Literal.string(regex))
+    operand = like.this.this if isinstance(like.this, exp.Collate) else like.this
+    if "noaccent" in rules:
+        operand = exp.func("strip_accents", operand)
+    match: exp.Expression = exp.RegexpFullMatch(this=operand, expression=exp.Literal.string(regex))
     if like.args.get("negate"):
         match = exp.Not(this=match)
     (escape_node or like).replace(match)
 
 
-def _ignores_case(operand: exp.Expression) -> bool:
-    """Whether LIKE ignores case on this operand: under the default collation, unless COLLATE says otherwise.
+def _collation_of(node: exp.Expression) -> str | None:
+    """The DuckDB collation a COLLATE on this LIKE operand gives it (through parentheses); None: the default.
 
-    A column declared with a case-sensitive collation is not seen here (that needs the catalog): a LIKE
-    with a character class on it ignores case unless the operand has its own COLLATE.
+    A column declared with a collation of its own is not seen here (that needs the catalog): a LIKE with
+    a character class on it follows the default unless the operand has its own COLLATE.
     """
-    if isinstance(operand, exp.Collate):
-        return "nocase" in operand.expression.name
-    return True
+    while isinstance(node, exp.Paren):
+        node = node.this
+    return node.expression.name.lower() if isinstance(node, exp.Collate) else None
+
+
+def _without_accents(text: str) -> str:
+    """What DuckDB's strip_accents leaves of a pattern: the letters without their combining marks."""
+    return "".join(ch for ch in unicodedata.normalize("NFD", text) if not unicodedata.combining(ch))
 
 
 def like_regex(pattern: str, escape: str | None = None) -> str | None:

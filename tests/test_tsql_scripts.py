@@ -1860,8 +1860,12 @@ SELECT Id FROM dbo.Houses WHERE City COLLATE Latin1_General_BIN LIKE '[K-M]yon'
 SELECT Id FROM dbo.Houses WHERE City COLLATE French_CI_AI = 'EVRY' ORDER BY Id
 SELECT Id FROM dbo.Houses WHERE City COLLATE DATABASE_DEFAULT = 'LYON' ORDER BY Id
 SELECT COUNT(*) FROM dbo.Exact WHERE City = 'LYON'
+SELECT Id FROM dbo.Houses WHERE (City COLLATE Latin1_General_CS_AS) LIKE 'l[y]%' ORDER BY Id
+SELECT Id FROM dbo.Houses WHERE City LIKE 'L[y]%' COLLATE Latin1_General_CS_AS ORDER BY Id
+SELECT Id FROM dbo.Houses WHERE City COLLATE Latin1_General_CI_AI LIKE '[e]vry' ORDER BY Id
 """)
-    assert sets == [[(2,)], [(1,), (4,)], [(1,)], [(5,), (6,)], [(1,), (2,), (4,)], [(1,)]]
+    assert sets == [[(2,)], [(1,), (4,)], [(1,)], [(5,), (6,)], [(1,), (2,), (4,)], [(1,)], [(2,)], [(1,)],
+                    [(5,), (6,)]]
 
 
 def test_an_unknown_collation_is_a_syntax_error_and_its_batch_runs_nothing(con):
