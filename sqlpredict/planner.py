@@ -190,6 +190,9 @@ def prepare(statement: exp.Expression, ctx: PlanContext) -> PreparedStatement:
             ready = [n for n in found if _reads_no_predict(n)] or found
             innermost = max(ready, key=lambda n: _depth(n))
             streams.append(plan_predict(innermost, ctx, {s.name: s for s in streams}))
+        if any(_pivot_finds_its_values(p) for p in statement.find_all(exp.Pivot)):
+            for stream in streams:  # DuckDB reads a PIVOT's source once for its values and again for its rows
+                stream.materialise()
         if ctx.dialect == "tsql":
             registered = {s.name: s.schema if isinstance(s, PredictStream) else s.table.schema for s in streams}
             adapt_integer_results(statement, lambda tables: catalog_types(ctx.con, tables, registered))
@@ -574,6 +577,14 @@ def _data_query(node: PredictSource, data: exp.Expression) -> exp.Select:
     if ctes:
         query.set("with_", exp.With(expressions=[c.copy() for c in ctes]))
     return query
+
+
+def _pivot_finds_its_values(pivot: exp.Pivot) -> bool:
+    """A PIVOT without an IN list for each column it pivots on: DuckDB reads its source to find them."""
+    if pivot.args.get("unpivot"):
+        return False
+    on = pivot.args.get("fields") or pivot.expressions
+    return not on or any(not isinstance(e, exp.In) for e in on)
 
 
 def _ctes_read(data: exp.Expression, ctes: list[exp.CTE]) -> list[exp.CTE]:

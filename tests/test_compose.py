@@ -589,3 +589,17 @@ def test_several_duckdb_statements_take_their_own_values():
         sets.append(cur.fetchall())
     assert sets == [[(1,)], [(2, 3)], [(4,)]]
     con.close()
+
+
+def test_pivot_without_an_in_list_over_predict():
+    """DuckDB reads such a PIVOT's source twice (once for the values to pivot on): the scores are held."""
+    con = sqlpredict.connect(dialect="duckdb")
+    con.execute("CREATE TABLE c (id INT, city VARCHAR, f0 FLOAT, f1 FLOAT)")
+    con.execute("INSERT INTO c VALUES (0, 'Lyon', 0.5, 0.25), (1, 'Paris', 1.5, 0.75), (2, 'Lyon', 2.5, 1.0)")
+    want = expected_scores(np.array([0.5, 1.5, 2.5], np.float32), np.array([0.25, 0.75, 1.0], np.float32))
+    predict = "SELECT d.city, p.score FROM PREDICT(MODEL = ?, DATA = c AS d) WITH (score FLOAT) AS p"
+    for sql in (f"PIVOT ({predict}) ON city USING max(score)",
+                f"SELECT * FROM ({predict}) PIVOT (max(score) FOR city IN ('Lyon', 'Paris'))"):
+        rows = con.execute(sql, [MODEL]).fetchall()
+        assert rows == [(float(max(want[0], want[2])), float(want[1]))], sql
+    con.close()
