@@ -3,7 +3,8 @@
 Rows are converted from Arrow, fast, where Arrow's Python values are DuckDB's.
 Where they are not, DuckDB converts them itself from the Arrow it exported:
 
-* maps are dicts (Arrow's are lists of pairs), at any depth;
+* maps are dicts (Arrow's are lists of pairs), at any depth, and unnamed structs
+  (ROW(1, 'a')) tuples, where Arrow names their fields;
 * UHUGEINT, TIME WITH TIME ZONE, BIT and BIGNUM (VARINT) lose their values in
   standard Arrow (the sign bit, the offset, the bits as text), so a result
   holding one is exported a second way too, with DuckDB's lossless Arrow
@@ -106,11 +107,25 @@ def _microseconds(col: pa.ChunkedArray) -> pa.ChunkedArray:
 
 
 def _python_values(values: list[t.Any], type_code: str) -> list[t.Any]:
+    if "TUPLE(" in type_code.upper():  # an unnamed struct: a tuple, where Arrow names its fields element1, ...
+        return [_tuples(v) for v in values]
     if type_code in ("HUGEINT", "UHUGEINT"):
         return [int(v) if isinstance(v, decimal.Decimal) else v for v in values]
     if type_code == "INTERVAL":
         return [_timedelta(v) for v in values]
     return values
+
+
+def _tuples(value: t.Any) -> t.Any:
+    """Dicts of an unnamed struct's fields (element1, element2, ...) as tuples, at any depth."""
+    if isinstance(value, list):
+        return [_tuples(v) for v in value]
+    if isinstance(value, dict):
+        items = {k: _tuples(v) for k, v in value.items()}
+        if list(items) == [f"element{i}" for i in range(1, len(items) + 1)]:
+            return tuple(items.values())
+        return items
+    return value
 
 
 def _timedelta(value: t.Any) -> t.Any:

@@ -567,6 +567,7 @@ DUCKDB_VALUES = [
     "[1::HUGEINT, -2::HUGEINT]", "[INTERVAL 1 MONTH]", "{'i': INTERVAL 36 HOURS}",
     "1::HUGEINT", "INTERVAL 1 MONTH", "1.25::DECIMAL(5,2)", "TIMESTAMP_NS '2020-01-01 12:00:00.123456789'",
     "NULL::UHUGEINT", "NULL::BIT", "NULL::MAP(VARCHAR, INT)",
+    "ROW(1, 'a')", "[ROW(1, 'b'), NULL]", "ROW(ROW(2, 3), {'y': ROW(4)})", "{'element1': 1}",
 ]
 
 
