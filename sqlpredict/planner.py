@@ -700,6 +700,8 @@ def used_columns(select: exp.Select | None, stream: str, data_names: list[str]) 
             continue
         if col.table == stream or (not col.table and col.name.lower() in data_lower):
             wanted.add(col.name.lower())
+        elif col.table and not col.db and col.table.lower() in data_lower:
+            wanted.add(col.table.lower())  # s.a: field a of DATA's struct column s
     return [n for n in data_names if n.lower() in wanted]
 
 
@@ -780,6 +782,12 @@ def _replace(node: PredictSource, scope: exp.Expression | None, stream: str, dat
     if isinstance(scope, exp.Select):
         _expand_stars(scope, stream, data_alias, pred_alias, data_names, output_columns)
     for col in list(scope.find_all(exp.Column)):
+        if col.db and not col.catalog and col.db.lower() in aliases and col.table.lower() in data_lower \
+                and not _shadowed(col, scope, col.db.lower()):
+            # d.s.a: field a of DATA's struct column s, written (stream.s).a so DuckDB cannot read a schema
+            struct = exp.Column(this=col.args["table"], table=exp.to_identifier(stream))
+            col.replace(exp.Dot(this=exp.Paren(this=struct), expression=col.this))
+            continue
         qualifier = col.table.lower() if col.table else ""
         if not qualifier or qualifier not in aliases or _shadowed(col, scope, qualifier):
             continue

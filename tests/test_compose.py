@@ -603,3 +603,17 @@ def test_pivot_without_an_in_list_over_predict():
         rows = con.execute(sql, [MODEL]).fetchall()
         assert rows == [(float(max(want[0], want[2])), float(want[1]))], sql
     con.close()
+
+
+def test_struct_fields_of_data_columns_by_dot():
+    """d.s.a and s.a read field a of DATA's struct column s, as DuckDB reads them, in SELECT and WHERE."""
+    con = sqlpredict.connect(dialect="duckdb")
+    con.execute("CREATE TABLE st AS SELECT range AS id, {'a': range, 'b': range * 10} AS s, "
+                "CAST(range AS FLOAT) AS f0, CAST(1 AS FLOAT) AS f1 FROM range(3)")
+    want = expected_scores(np.array([0, 1, 2], np.float32), np.ones(3, np.float32))
+    for field in ("d.s.a", "s.a", "(d.s).a"):
+        rows = con.execute(f"SELECT {field}, p.score FROM PREDICT(MODEL = ?, DATA = st AS d) WITH (score FLOAT) AS p "
+                           f"WHERE {field.replace('.a', '.b')} >= 10 ORDER BY 1", [MODEL]).fetchall()
+        assert [r[0] for r in rows] == [1, 2], field
+        assert np.array_equal(np.array([r[1] for r in rows], np.float32), want[1:]), field
+    con.close()
