@@ -17,7 +17,8 @@ from .errors import ProgrammingError
 from .tsql_casts import declared_length
 
 _HEAD = re.compile(
-    r"^(?:\s+|--[^\n]*|/\*.*?\*/)*"  # comments before it (SSMS's procedure template opens with some)
+    # comments before it (SSMS's template); possessive, so a batch that is not a CREATE fails at once
+    r"^(?:\s|--[^\n]*|/\*(?:[^*]|\*(?!/))*\*/)*+"
     r"(?P<verb>CREATE\s+OR\s+ALTER|CREATE|ALTER)\s+PROC(?:EDURE)?\s+"
     r"(?P<name>(?:\[[^\]]+\]|\"[^\"]+\"|[\w#@$]+)(?:\s*\.\s*(?:\[[^\]]+\]|\"[^\"]+\"|[\w#@$]+))*)",
     re.IGNORECASE | re.DOTALL,
