@@ -320,10 +320,27 @@ class Connection:
             raise ProgrammingError(parse_error_text(exc)) from exc
         statements: list[tuple[exp.Expression | str, int]] = []
         for tree in trees:
+            tree = self._explained(tree)
             count = number_markers(tree, offset)
             statements.append((tree, count))
             offset += count
         return statements
+
+    def _explained(self, tree: exp.Expression) -> exp.Expression:
+        """`EXPLAIN [ANALYZE] <statement>` (which sqlglot reads as an opaque command) as the statement, to
+        be planned (PREDICT, stored views), and marked to have DuckDB explain what planning made of it."""
+        if not (isinstance(tree, exp.Command) and tree.name.upper() == "EXPLAIN" and self.dialect == "duckdb"):
+            return tree
+        text = tree.expression.name if isinstance(tree.expression, exp.Expression) else str(tree.expression or "")
+        analyze = re.match(r"\s*ANALYZE\b", text, re.IGNORECASE)
+        try:
+            inner = parse(self.dialect, text[analyze.end():] if analyze else text)
+        except (ParseError, TokenError):
+            return tree
+        if len(inner) != 1:
+            return tree
+        inner[0].meta["explain"] = "EXPLAIN ANALYZE" if analyze else "EXPLAIN"
+        return inner[0]
 
     def _run_statement(self, statement: exp.Expression | str, params: t.Sequence[t.Any]) -> ResultSet:
         assert self._db is not None
@@ -482,7 +499,10 @@ class Connection:
             progress=self.progress, collation=self.collation,
         )
         try:
-            return prepare(statement, ctx)
+            prepared = prepare(statement, ctx)
+            if statement.meta.get("explain"):  # EXPLAIN [ANALYZE] of a statement with PREDICT: of the plan
+                prepared.sql = f"{statement.meta['explain']} {prepared.sql}"
+            return prepared
         except Error as error:
             raise self._after_failure(error) from error.__cause__
         except duckdb.Error as exc:

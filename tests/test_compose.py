@@ -575,8 +575,23 @@ def test_a_stored_view_leaves_duckdbs_own_statements_to_duckdb(tmp_path):
     con.execute("CREATE TYPE mood AS ENUM ('a', 'b')")
     con.execute("RESET threads")
     assert con.execute("SELECT CAST('a' AS mood) AS m, count(*) FROM pv").fetchall() == [("a", 5)]
-    with pytest.raises(sqlpredict.NotSupportedError, match="cannot inside this kind of statement: EXPLAIN"):
-        con.execute("EXPLAIN SELECT * FROM pv")
+    assert con.execute("EXPLAIN SELECT * FROM pv").fetchall()[0][0] == "physical_plan"  # the view, planned
+    with pytest.raises(sqlpredict.NotSupportedError, match="cannot inside this kind of statement: SHOW"):
+        con.execute("SHOW pv")
+    con.close()
+
+
+def test_explain_shows_the_plan_duckdb_runs_for_a_predict_statement():
+    """EXPLAIN [ANALYZE] of a statement with PREDICT: its plan as planned (a filter on DATA moved below the
+    scan of the scored stream), and the statement's tables as they were."""
+    con = sqlpredict.connect(dialect="duckdb")
+    con.execute("CREATE TABLE e AS SELECT range AS id, CAST(range AS FLOAT) AS f0, CAST(1 AS FLOAT) AS f1 FROM range(9)")
+    sql = "SELECT d.id, p.score FROM PREDICT(MODEL = ?, DATA = e AS d) WITH (score FLOAT) AS p WHERE d.id < 3"
+    plan = con.execute("EXPLAIN " + sql, [MODEL]).fetchall()
+    assert plan[0][0] == "physical_plan" and "ARROW" in plan[0][1].upper()
+    analyzed = con.execute("EXPLAIN ANALYZE " + sql, [MODEL]).fetchall()
+    assert analyzed[0][0] == "analyzed_plan"
+    assert con.execute(sql, [MODEL]).fetchall()[0][0] == 0
     con.close()
 
 
