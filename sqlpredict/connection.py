@@ -33,7 +33,7 @@ from .planner import (PlanContext, PreparedStatement, adapt_tsql, mixed_markers_
 from .sessions import DEFAULT_CACHE_BYTES, SessionCache, resolve_providers
 from .stream import DEFAULT_BATCH_SIZE
 from .tsql import BatchRunner, check_marker_count
-from .tsql_strings import DEFAULT_COLLATION
+from .tsql_strings import DEFAULT_COLLATION, set_session_collation
 from . import engine_calls, values
 
 NULL_POLICIES = ("propagate", "error")
@@ -93,8 +93,8 @@ class Connection:
             self._db.execute("SET python_enable_replacements = false")
             # DuckDB's own progress bar writes to stdout, into whatever the caller prints there.
             self._db.execute("SET enable_progress_bar = false")
-            if self.collation:  # SESSION: other connections to the same database keep their own
-                self._db.execute(f"SET SESSION default_collation = '{self.collation}'")
+            if self.collation:
+                set_session_collation(self._db, self.collation)
         except duckdb.Error as exc:
             raise from_duckdb(exc) from exc
         self._autocommit = autocommit
@@ -461,7 +461,7 @@ class Connection:
         """A CREATE of a taken name, refused here, leaves the transaction's writes; refused by DuckDB, which
         finds it only while the statement runs, it would abort them (the transaction holds writes)."""
         assert self._db is not None
-        temporary = bool(table.this.args.get("temporary")) or table.name.startswith("#")
+        temporary = _is_temp_table(table)
         name = "#" + table.name if temporary and not table.name.startswith("#") else table.name
         schema = "temp" if temporary else table.db if table.db and table.db.lower() != "dbo" else "main"
         taken = engine_calls.name_exists(self._db, schema, name)
@@ -678,9 +678,14 @@ def _created_table(statement: exp.Expression) -> exp.Table | None:
 
 def _default_schema_name(table: exp.Table) -> str | None:
     """The name a stored view of the same name would hide: one in the default schema, not a #temp table."""
-    if not isinstance(table.this, exp.Identifier) or table.this.args.get("temporary") or table.name.startswith("#"):
+    if not isinstance(table.this, exp.Identifier) or _is_temp_table(table):
         return None
     return table.name if table.db.lower() in ("", "dbo", "main", "temp") else None
+
+
+def _is_temp_table(table: exp.Table) -> bool:
+    """`#t`: sqlglot marks the identifier temporary (before adapt_tsql) or keeps the `#` (after)."""
+    return bool(table.this.args.get("temporary")) or table.name.startswith("#")
 
 
 def _has_returning(prepared: PreparedStatement) -> bool:

@@ -79,8 +79,8 @@ _DUCKDB_MAP: list[tuple[type[BaseException], type[Error]]] = [
 
 def from_duckdb(exc: BaseException) -> Error:
     """The PEP 249 class for a DuckDB error; the caller keeps it as __cause__."""
-    if isinstance(exc, duckdb.InvalidInputException) and "Division by zero" in str(exc):
-        return DataError(str(exc))  # PEP 249 names division by zero as a DataError; DuckDB files it as invalid input
+    if isinstance(exc, duckdb.InvalidInputException) and _divides_by_zero(str(exc)):
+        return DataError(str(exc))
     for duck_cls, our_cls in _DUCKDB_MAP:
         if isinstance(exc, duck_cls):
             return our_cls(str(exc))
@@ -103,9 +103,12 @@ def from_duckdb_message(message: str) -> Error | None:
     cls = _DUCKDB_TYPES_BY_NAME.get(match["name"].lower()) if match else None
     if cls is None:
         return None
-    if "Division by zero" in message:
-        return DataError(message)
-    return cls(message)
+    return DataError(message) if _divides_by_zero(message) else cls(message)
+
+
+def _divides_by_zero(message: str) -> bool:
+    """PEP 249 names division by zero as a DataError; DuckDB files it as invalid input."""
+    return "Division by zero" in message
 
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")

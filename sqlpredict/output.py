@@ -47,23 +47,14 @@ def from_cursor(cursor: t.Any) -> ResultSet:
 
 def from_result(columns: list[str], types: list[str], table: t.Any, exact: t.Any = None) -> ResultSet:
     """A statement's Arrow result as rows, converted as the cursor converts them (HUGEINT, MAP, TIMETZ...)."""
-    from .values import to_rows  # the one conversion to Python values, shared with fetchall
+    from .values import duckdb_text, to_rows  # the one conversion to Python values, shared with fetchall
 
-    rows = to_rows(table, exact, list(columns), list(types))
-    nanos = [i for i, typ in enumerate(types) if typ.upper() == "TIMESTAMP_NS"]
-    if nanos and rows:  # a Python datetime holds microseconds: show DATETIME2's 100 ns as DuckDB writes them
-        texts = {i: _duckdb_text(table.column(i)) for i in nanos}
-        rows = [tuple(texts[i][r] if i in texts else v for i, v in enumerate(row)) for r, row in enumerate(rows)]
-    return ResultSet(list(columns), list(types), rows)
-
-
-def _duckdb_text(column: t.Any) -> list[str | None]:
-    """An Arrow column's values as DuckDB's CAST to VARCHAR writes them."""
-    import pyarrow as pa
-
-    from . import scratch
-
-    return [r[0] for r in scratch.cursor().from_arrow(pa.table({"v": column})).select("CAST(v AS VARCHAR)").fetchall()]
+    row_types = list(types)
+    for i, typ in enumerate(types):
+        if typ.upper() == "TIMESTAMP_NS":  # a Python datetime holds microseconds: DATETIME2's 100 ns as text
+            table = table.set_column(i, table.field(i).name, duckdb_text(table.column(i)))
+            row_types[i] = "VARCHAR"
+    return ResultSet(list(columns), list(types), to_rows(table, exact, list(columns), row_types))
 
 
 def write(result: ResultSet, fmt: str, out: t.TextIO) -> None:

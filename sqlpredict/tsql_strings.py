@@ -25,6 +25,11 @@ from sqlglot import exp
 DEFAULT_COLLATION = "nocase"
 
 
+def set_session_collation(con: t.Any, collation: str) -> None:
+    """Make `collation` the default of one DuckDB connection (SESSION: others to the same database keep theirs)."""
+    con.execute(f"SET SESSION default_collation = '{collation}'")
+
+
 def duckdb_collation(name: str) -> str | None:
     """The DuckDB collation with a SQL Server collation's case and accent rules; None for a name it cannot be.
 

@@ -94,8 +94,17 @@ def _column_values(col: pa.ChunkedArray, exact: pa.ChunkedArray | None, name: st
 
 def _duckdb_values(col: pa.ChunkedArray) -> list[t.Any]:
     """The column's values as DuckDB's Python client converts them."""
-    rows = scratch.cursor().from_arrow(pa.table({"v": col})).fetchall()
-    return [row[0] for row in rows]
+    return [row[0] for row in _scratch_relation(col).fetchall()]
+
+
+def duckdb_text(col: pa.ChunkedArray) -> pa.ChunkedArray:
+    """The column's values as DuckDB's CAST to VARCHAR writes them (DATETIME2's 100 ns included)."""
+    return _scratch_relation(col).select("CAST(v AS VARCHAR) AS v").to_arrow_table().column(0)
+
+
+def _scratch_relation(col: pa.ChunkedArray) -> duckdb.DuckDBPyRelation:
+    """An Arrow column as a DuckDB relation of one column, v, on a connection of no database."""
+    return scratch.cursor().from_arrow(pa.table({"v": col}))
 
 
 def _microseconds(col: pa.ChunkedArray) -> pa.ChunkedArray:
@@ -136,4 +145,4 @@ def _timedelta(value: t.Any) -> t.Any:
     return datetime.timedelta(days=months * 30 + days, microseconds=nanos // 1000)
 
 
-__all__ = ["export", "restore_export", "to_rows"]
+__all__ = ["duckdb_text", "export", "restore_export", "to_rows"]
