@@ -351,7 +351,7 @@ def check_type_error(t: Table, message: str, sql_type: str, elem: str, name: str
 # ------------------------------------------------------------------ tests
 
 PAIRS = [(d, s, e) for d in COLUMNS for s in COLUMNS[d] for e in ONNX_ELEMS]
-SETTINGS = settings(max_examples=12, deadline=None, derandomize=True,
+SETTINGS = settings(max_examples=12, deadline=None,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
 
