@@ -23,6 +23,7 @@ from .errors import Error, NotSupportedError, ProgrammingError, parse_error_text
 from .procedures import Argument, Procedure, exec_arguments, is_create_procedure, match_arguments, parse_procedure
 from .script import STARTS, Batch, Statement, split_batches, split_statements, view_query
 from .tsql_casts import declared_length, sized
+from .tsql_indexes import index_refusal
 from .tsql_strings import collation_names, duckdb_collation
 
 if t.TYPE_CHECKING:
@@ -70,6 +71,9 @@ COMMAND_FIXES = {
     "DEALLOCATE": _CURSOR_FIX,
     "GOTO": _FLOW_FIX,
     "RETURN": _FLOW_FIX,
+    "ALTER INDEX": "DuckDB maintains its indexes itself (nothing to REBUILD or REORGANIZE); remove it",
+    "UPDATE STATISTICS": "DuckDB keeps its statistics itself; remove it",
+    "CREATE STATISTICS": "DuckDB keeps its statistics itself; remove it",
     "BEGIN TRY": "TRY/CATCH is outside what sqlpredict runs; run the statements without it, "
                  "and an error reaches the caller as an exception",
 }
@@ -199,6 +203,9 @@ def refusal(tree: exp.Expression, statement: Statement, first: bool = False) -> 
                                 "its own, as sqlcmd and SSMS read it; put it on the next line")
     if isinstance(tree, (exp.Command, *_NOT_STATEMENTS)):
         return command_error(statement)
+    index = index_refusal(tree)
+    if index is not None:
+        return NotSupportedError(f"line {line}: {index}")
     if isinstance(tree, (exp.Execute, exp.ExecuteSql)) and _dynamic(tree):
         return NotSupportedError(f"line {line}: dynamic SQL (EXEC of a string, sp_executesql) is "
                                  "outside what sqlpredict runs; write the statement itself")

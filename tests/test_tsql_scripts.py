@@ -1902,3 +1902,68 @@ def test_the_duckdb_dialect_keeps_duckdbs_byte_comparison(tmp_path):
     finally:
         duck.close()
         tsql.close()
+
+
+# ------------------------------------------------------------------ indexes
+
+SSMS_INDEXES = """
+CREATE UNIQUE NONCLUSTERED INDEX [UX_Features_Id] ON [dbo].[Features]
+(
+\t[Id] ASC
+)WITH (PAD_INDEX = OFF, STATISTICS_NORECOMPUTE = OFF, SORT_IN_TEMPDB = OFF, IGNORE_DUP_KEY = OFF, DROP_EXISTING = OFF, ONLINE = OFF, ALLOW_ROW_LOCKS = ON, ALLOW_PAGE_LOCKS = ON) ON [PRIMARY]
+GO
+CREATE CLUSTERED INDEX [CX_Features_f0] ON [dbo].[Features] ([f0] DESC) INCLUDE ([f1])
+GO
+CREATE NONCLUSTERED INDEX IX_Features_f1 ON dbo.Features (f1) WHERE f1 > 0
+"""
+
+
+def test_index_statements_as_ssms_scripts_them(loaded):
+    """SSMS's CREATE [UNIQUE] [NON]CLUSTERED INDEX with storage options runs; a UNIQUE index refuses a
+    duplicate as SQL Server's would, and PREDICT over the indexed table scores as before."""
+    run(loaded, SSMS_INDEXES)
+    names = {r[0] for r in loaded.cursor().execute("SELECT index_name FROM duckdb_indexes()").fetchall()}
+    assert names == {"UX_Features_Id", "CX_Features_f0", "IX_Features_f1"}
+    with pytest.raises(sqlpredict.IntegrityError, match="UX_Features_Id|Duplicate key"):
+        run(loaded, "INSERT INTO dbo.Features (Id, f0, f1) VALUES (1, 0, 0)")
+    rows = run(loaded, "DECLARE @model VARBINARY(MAX) = (SELECT data FROM models WHERE id = 1)\n" + SCORE)[-1]
+    ids, scores = scored(rows)
+    assert ids == IDS
+    assert_scores(scores, F0, F1)
+
+
+@pytest.mark.parametrize("drop", ["DROP INDEX UX_Features_Id ON dbo.Features",
+                                  "DROP INDEX [dbo].[Features].[UX_Features_Id]",
+                                  "DROP INDEX Features.UX_Features_Id",
+                                  "DROP INDEX IF EXISTS [UX_Features_Id] ON [dbo].[Features]"])
+def test_drop_index_in_its_t_sql_forms(loaded, drop):
+    run(loaded, SSMS_INDEXES)
+    loaded.commit()
+    run(loaded, drop)
+    loaded.commit()  # DuckDB goes on checking a dropped UNIQUE index until the DROP commits
+    run(loaded, "INSERT INTO dbo.Features (Id, f0, f1) VALUES (1, 0, 0)")  # no longer unique
+    assert run(loaded, "SELECT COUNT(*) FROM dbo.Features WHERE Id = 1")[-1] == [(2,)]
+
+
+def test_drop_index_on_a_table_of_another_schema(con):
+    run(con, "CREATE SCHEMA sales\nGO\nCREATE TABLE sales.t (a INT)\nCREATE UNIQUE INDEX ux ON sales.t (a)")
+    con.commit()
+    run(con, "DROP INDEX ux ON sales.t")
+    con.commit()
+    run(con, "INSERT INTO sales.t VALUES (1), (1)")
+    assert run(con, "SELECT COUNT(*) FROM sales.t")[-1] == [(2,)]
+
+
+def test_a_filtered_unique_index_is_refused_and_its_batch_runs_nothing(con):
+    """Without its filter the index would refuse rows SQL Server admits, so it is not run filterless."""
+    with pytest.raises(sqlpredict.NotSupportedError, match=r"line 2: a filtered UNIQUE index \(WHERE a > 0\)"):
+        run(con, "CREATE TABLE t (a INT)\nCREATE UNIQUE INDEX ux ON t (a) WHERE a > 0")
+    with pytest.raises(sqlpredict.ProgrammingError):
+        run(con, "SELECT a FROM t")
+
+
+@pytest.mark.parametrize(("sql", "words"), [("ALTER INDEX ix ON t REBUILD", "nothing to REBUILD"),
+                                            ("UPDATE STATISTICS t", "keeps its statistics itself")])
+def test_index_maintenance_is_refused_with_what_to_do(con, sql, words):
+    with pytest.raises(sqlpredict.NotSupportedError, match=words):
+        run(con, sql)
