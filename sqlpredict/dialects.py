@@ -262,6 +262,44 @@ class TSQLDeleteMixin:
         return p.expression(node)
 
 
+class TSQLKeysMixin:
+    """Keys and tables as SSMS scripts them: `[CONSTRAINT pk] PRIMARY KEY | UNIQUE [CLUSTERED | NONCLUSTERED]
+    [(c ASC, ...)] [WITH (PAD_INDEX = OFF, ...)] [ON [PRIMARY]]`, and `) ON [PRIMARY] TEXTIMAGE_ON [PRIMARY]`.
+
+    The index kind, the key's sort order, its options and the filegroups only say how SQL Server
+    stores the key (DuckDB has one kind of index, unordered keys and no filegroups): they are read
+    and left out of the tree. sqlglot would read CLUSTERED as a constraint of its own, leaving the
+    key without its columns, and would not read `UNIQUE (c DESC)` or TEXTIMAGE_ON at all.
+    """
+
+    STORAGE_KINDS = ("CLUSTERED", "NONCLUSTERED")
+
+    def _parse_primary_key(self, *args: t.Any, **kwargs: t.Any) -> exp.Expression:
+        p = t.cast(t.Any, self)
+        p._match_texts(self.STORAGE_KINDS)
+        node = super()._parse_primary_key(*args, **kwargs)  # type: ignore[misc]
+        if isinstance(node, exp.PrimaryKey):
+            node.set("expressions", [_unordered(e) for e in node.expressions])
+            node.set("include", None)  # WITH (...) and ON [PRIMARY], read as index parameters
+            node.set("options", [o for o in node.args.get("options") or [] if not str(o).upper().startswith("ON ")])
+        return node
+
+    def _parse_unique(self) -> exp.Expression:
+        p = t.cast(t.Any, self)
+        p._match_texts(("KEY", "INDEX"))
+        p._match_texts(self.STORAGE_KINDS)
+        if not p._match(TokenType.L_PAREN, advance=False):
+            return super()._parse_unique()  # type: ignore[misc]
+        columns = [_unordered(e) for e in p._parse_wrapped_csv(p._parse_ordered)]
+        p._parse_index_params()  # WITH (...) and ON [PRIMARY]
+        return p.expression(exp.UniqueColumnConstraint(this=exp.Schema(expressions=columns)))
+
+
+def _unordered(node: exp.Expression) -> exp.Expression:
+    """A key column without the ASC/DESC that orders SQL Server's index of it."""
+    return node.this if isinstance(node, exp.Ordered) else node
+
+
 class TSQLTypesMixin:
     """T-SQL type names keep their T-SQL meaning (see spec section 1)."""
 
@@ -358,9 +396,14 @@ class TSQL(_TSQL):
             return tokens
 
     class Parser(PredictParserMixin, OpenRowsetMixin, TSQLTypesMixin, CompoundAssignmentMixin, SetOptionListMixin,
-                 TSQLDeleteMixin, _TSQL.Parser):
+                 TSQLDeleteMixin, TSQLKeysMixin, _TSQL.Parser):
         # T-SQL's five isolation levels: sqlglot's own table spells READ UNCOMMITTED "UNCOMITTED"
         # and lacks SNAPSHOT, so SET TRANSACTION ISOLATION LEVEL with either would not parse.
+        # `) TEXTIMAGE_ON [PRIMARY]`: where SQL Server keeps a table's large values; DuckDB has no filegroups.
+        PROPERTY_PARSERS = {
+            **_TSQL.Parser.PROPERTY_PARSERS,
+            "TEXTIMAGE_ON": lambda self: self.expression(exp.OnProperty(this=self._parse_id_var())),
+        }
         TRANSACTION_CHARACTERISTICS = {
             **_TSQL.Parser.TRANSACTION_CHARACTERISTICS,
             "ISOLATION": (

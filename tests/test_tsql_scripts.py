@@ -1967,3 +1967,61 @@ def test_a_filtered_unique_index_is_refused_and_its_batch_runs_nothing(con):
 def test_index_maintenance_is_refused_with_what_to_do(con, sql, words):
     with pytest.raises(sqlpredict.NotSupportedError, match=words):
         run(con, sql)
+
+
+# ------------------------------------------------------------------ keys as SSMS scripts them
+
+SSMS_MODELS_TABLE = """
+SET ANSI_NULLS ON
+GO
+SET QUOTED_IDENTIFIER ON
+GO
+CREATE TABLE [dbo].[models](
+\t[id] [int] IDENTITY(1,1) NOT NULL,
+\t[data] [varbinary](max) NULL,
+\t[description] [varchar](1000) NULL,
+ CONSTRAINT [PK_models] PRIMARY KEY CLUSTERED 
+(
+\t[id] ASC
+)WITH (PAD_INDEX = OFF, STATISTICS_NORECOMPUTE = OFF, IGNORE_DUP_KEY = OFF, ALLOW_ROW_LOCKS = ON, ALLOW_PAGE_LOCKS = ON, OPTIMIZE_FOR_SEQUENTIAL_KEY = OFF) ON [PRIMARY]
+) ON [PRIMARY] TEXTIMAGE_ON [PRIMARY]
+GO
+"""
+
+
+def test_the_models_table_as_ssms_scripts_it(con):
+    """SSMS's CREATE TABLE with a CLUSTERED PRIMARY KEY, its index options and filegroups: the key is kept
+    (a duplicate id is refused), the storage clauses are dropped, and the model it holds scores."""
+    run(con, SSMS_MODELS_TABLE + "INSERT INTO models (description, data) VALUES ('linear', ?)\n" + SETUP, [MODEL])
+    con.commit()
+    with pytest.raises(sqlpredict.IntegrityError, match="(?i)duplicate key"):
+        run(con, "INSERT INTO models (id, description) VALUES (1, 'again')")
+    rows = run(con, "DECLARE @model VARBINARY(MAX) = (SELECT data FROM models WHERE id = 1)\n" + SCORE)[-1]
+    ids, scores = scored(rows)
+    assert ids == IDS
+    assert_scores(scores, F0, F1)
+
+
+@pytest.mark.parametrize("table", [
+    "CREATE TABLE t (a INT NOT NULL, b INT NOT NULL, CONSTRAINT pk_t PRIMARY KEY NONCLUSTERED (a DESC, b ASC))",
+    "CREATE TABLE t (a INT NOT NULL, b INT NOT NULL, CONSTRAINT uq_t UNIQUE NONCLUSTERED (a DESC, b) "
+    "WITH (PAD_INDEX = OFF) ON [PRIMARY])",
+    "CREATE TABLE t (a INT NOT NULL, b INT NOT NULL, PRIMARY KEY CLUSTERED (a, b))",
+    "CREATE TABLE t (a INT NOT NULL, b INT NOT NULL)\nALTER TABLE t ADD CONSTRAINT pk_t PRIMARY KEY CLUSTERED (a, b)",
+])
+def test_table_keys_with_their_sql_server_storage_clauses(con, table):
+    run(con, table + "\nINSERT INTO t VALUES (1, 1), (1, 2)")
+    con.commit()
+    with pytest.raises(sqlpredict.IntegrityError):
+        run(con, "INSERT INTO t VALUES (1, 2)")
+    assert run(con, "SELECT a, b FROM t ORDER BY b")[-1] == [(1, 1), (1, 2)]
+
+
+@pytest.mark.parametrize("column", ["a INT NOT NULL PRIMARY KEY NONCLUSTERED",
+                                    "a INT NOT NULL CONSTRAINT pk_t PRIMARY KEY CLUSTERED",
+                                    "a INT UNIQUE NONCLUSTERED"])
+def test_column_keys_with_their_index_kind(con, column):
+    run(con, f"CREATE TABLE t ({column}, b INT)\nINSERT INTO t VALUES (1, 1)")
+    con.commit()
+    with pytest.raises(sqlpredict.IntegrityError):
+        run(con, "INSERT INTO t VALUES (1, 2)")
