@@ -34,7 +34,7 @@ from .sessions import SessionCache
 from .stream import DEFAULT_BATCH_SIZE, PredictStream, StaticRelation
 from .tsql_casts import adapt_conversions
 from .tsql_dml import adapt_dml_targets
-from .tsql_indexes import adapt_index_statements
+from .tsql_ddl import adapt_ddl
 from .tsql_numbers import adapt_integer_results, catalog_types
 from .tsql_strings import adapt_strings
 
@@ -285,11 +285,11 @@ def adapt_tsql(statement: exp.Expression) -> bool:
     may be qualified in T-SQL (`SET tgt.score = ...`), not in DuckDB. GETDATE()
     and SYSDATETIME() are local date-times without a time zone. `'a' + x`
     concatenates; CONVERT raises on a bad value as CAST does (only TRY_CONVERT
-    gives NULL). Index statements lose what only SQL Server's storage reads
-    (`tsql_indexes.py`). Returns whether a database name was dropped.
+    gives NULL). Index and ALTER TABLE statements lose what only SQL Server's storage reads
+    (`tsql_ddl.py`). Returns whether a database name was dropped.
     """
     dropped_database = False
-    adapt_index_statements(statement)
+    adapt_ddl(statement)
     for ident in statement.find_all(exp.Identifier):
         if ident.args.get("temporary"):
             ident.set("this", "#" + ident.name)

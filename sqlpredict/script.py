@@ -151,9 +151,13 @@ def _starts_statement(token: Token, following: Token | None, state: _State, curr
         return False  # CREATE PROC/VIEW owns its batch; T-SQL ends MERGE with ';'
     previous = current[-1].text.upper()
     if word == "WITH":
-        # WITH name AS (...) begins a CTE; WITH (...) is a table hint or PREDICT's WITH; TOP (n) WITH TIES.
+        # WITH name AS (...) begins a CTE; WITH (...) is a table hint or PREDICT's WITH; TOP (n) WITH TIES;
+        # ALTER TABLE t WITH [NO]CHECK ADD CONSTRAINT ...
         return following is not None and following.token_type != TokenType.L_PAREN \
-            and following.text.upper() != "TIES"
+            and following.text.upper() not in ("TIES", "CHECK", "NOCHECK")
+    if word in ("ALTER", "DROP") and state.first == "ALTER" and following is not None \
+            and following.text.upper() in ("COLUMN", "CONSTRAINT"):
+        return False  # ALTER TABLE t ALTER COLUMN c ..., ALTER TABLE t DROP COLUMN c
     if state.cte_open:
         return False
     if word == "SELECT":

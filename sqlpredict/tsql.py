@@ -23,7 +23,7 @@ from .errors import Error, NotSupportedError, ProgrammingError, parse_error_text
 from .procedures import Argument, Procedure, exec_arguments, is_create_procedure, match_arguments, parse_procedure
 from .script import STARTS, Batch, Statement, split_batches, split_statements, view_query
 from .tsql_casts import declared_length, sized
-from .tsql_indexes import index_refusal
+from .tsql_ddl import alter_table_pieces, index_refusal
 from .tsql_strings import collation_names, duckdb_collation
 
 if t.TYPE_CHECKING:
@@ -393,6 +393,8 @@ class BatchRunner:
             return self.drop_procedures(tree, statement)
         if isinstance(tree, exp.Alter) and str(tree.args.get("kind")).upper() == "VIEW":
             tree = self.view_to_alter(tree, statement)
+        if isinstance(tree, exp.Alter) and len(pieces := alter_table_pieces(tree)) > 1:
+            return self.run_together(pieces, params)
         identities = _take_identities(tree) if isinstance(tree, exp.Create) and tree.kind == "TABLE" else []
         if isinstance(tree, (exp.Insert, exp.Update, exp.Delete, exp.Merge)) and tree.args.get("returning"):
             output_as_returning(tree, statement.line)
@@ -401,6 +403,26 @@ class BatchRunner:
         if identities:
             self.number_identities(tree, identities)
         return result
+
+    def run_together(self, trees: list[exp.Expression], params: list[t.Any]) -> None:
+        """Statements that make one T-SQL statement: all of them change the database, or none does.
+
+        Inside a transaction, a failure rolls it back (see the README); in autocommit mode they
+        run in a transaction of their own.
+        """
+        con = self.connection
+        own = con.autocommit and not con.in_user_transaction
+        if own:
+            con.run_tree(exp.Transaction(), [])
+        try:
+            for tree in trees:
+                con.run_tree(tree, params)
+        except Error:
+            if own and con.in_user_transaction:
+                con.run_tree(exp.Rollback(), [])
+            raise
+        if own:
+            con.run_tree(exp.Commit(), [])
 
     def number_identities(self, tree: exp.Create, identities: list[tuple[str, int, int]]) -> None:
         """IDENTITY(seed, step): DuckDB numbers rows with a sequence as the column's DEFAULT.

@@ -2025,3 +2025,48 @@ def test_column_keys_with_their_index_kind(con, column):
     con.commit()
     with pytest.raises(sqlpredict.IntegrityError):
         run(con, "INSERT INTO t VALUES (1, 2)")
+
+
+# ------------------------------------------------------------------ ALTER TABLE
+
+
+def _columns(con) -> list[tuple]:
+    return run(con, "SELECT column_name, data_type, is_nullable FROM information_schema.columns "
+                    "WHERE table_name = 't' ORDER BY ordinal_position")[-1]
+
+
+def test_alter_table_in_its_t_sql_forms(con):
+    """ALTER COLUMN and DROP COLUMN were split into two statements at their second verb; several
+    changes in one ALTER TABLE, which DuckDB does not take, are made one after another."""
+    run(con, "CREATE TABLE t (c INT, a INT, b INT, x INT)\nINSERT INTO t VALUES (1, 2, 3, 4)")
+    run(con, "ALTER TABLE t ALTER COLUMN c BIGINT NOT NULL\nALTER TABLE t DROP COLUMN b, x\n"
+             "ALTER TABLE t ADD score FLOAT, label VARCHAR(20) NULL")
+    con.commit()
+    assert _columns(con) == [("c", "BIGINT", "NO"), ("a", "INTEGER", "YES"), ("score", "DOUBLE", "YES"),
+                             ("label", "VARCHAR", "YES")]
+    with pytest.raises(sqlpredict.IntegrityError):
+        run(con, "INSERT INTO t (c) VALUES (NULL)")
+    run(con, "ALTER TABLE t ALTER COLUMN c BIGINT NULL\nINSERT INTO t (c) VALUES (NULL)")
+    assert run(con, "SELECT COUNT(*) FROM t")[-1] == [(2,)]
+
+
+def test_alter_table_with_several_changes_makes_all_or_none(tmp_path):
+    """In autocommit mode the changes of one ALTER TABLE run in one transaction: the second failing
+    (the column exists) leaves the first undone, as SQL Server's one statement would."""
+    con = sqlpredict.connect(str(tmp_path / "db.duckdb"), autocommit=True)
+    run(con, "CREATE TABLE t (c INT, y INT)")
+    with pytest.raises(sqlpredict.ProgrammingError, match='"y" already exists'):
+        run(con, "ALTER TABLE t ADD w INT, y INT")
+    assert _columns(con) == [("c", "INTEGER", "YES"), ("y", "INTEGER", "YES")]
+    assert not con.in_user_transaction
+    run(con, "ALTER TABLE t ADD w INT, v INT")
+    assert [c[0] for c in _columns(con)] == ["c", "y", "w", "v"]
+
+
+def test_alter_table_with_check_is_one_statement(con):
+    """`WITH CHECK` after ALTER TABLE t starts no CTE, and DuckDB, which always checks, gets it without."""
+    run(con, "CREATE TABLE t (c INT NOT NULL)\nALTER TABLE [dbo].[t] WITH CHECK ADD CONSTRAINT pk_t PRIMARY KEY (c)\n"
+             "INSERT INTO t VALUES (1)")
+    con.commit()
+    with pytest.raises(sqlpredict.IntegrityError):
+        run(con, "INSERT INTO t VALUES (1)")

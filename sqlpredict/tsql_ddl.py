@@ -1,4 +1,4 @@
-"""T-SQL's index statements, said so DuckDB runs them.
+"""T-SQL's index and ALTER TABLE statements, said so DuckDB runs them.
 
 SSMS scripts a table with its indexes: `CREATE [UNIQUE] [NON]CLUSTERED INDEX
 ix ON t (c ASC) INCLUDE (...) WITH (PAD_INDEX = OFF, ...) ON [PRIMARY]` and
@@ -6,6 +6,11 @@ ix ON t (c ASC) INCLUDE (...) WITH (PAD_INDEX = OFF, ...) ON [PRIMARY]` and
 table), no included columns, storage options or filegroups, and names indexes
 per schema rather than per table. What only tunes storage or speed is dropped;
 what would change which rows a UNIQUE index admits (a filter) is refused.
+(Keys inside CREATE TABLE are read in `dialects.TSQLKeysMixin`.)
+
+One T-SQL ALTER TABLE may make several changes (`ADD a INT, b INT`,
+`DROP COLUMN a, b`, `ALTER COLUMN c BIGINT NOT NULL`); DuckDB's makes one, so
+it becomes several, which `tsql.py` runs as one transaction.
 """
 
 from __future__ import annotations
@@ -17,12 +22,15 @@ _INDEX_KINDS = {"INDEX", "CLUSTERED INDEX", "NONCLUSTERED INDEX"}
 _STORAGE_ONLY = ("include", "with_storage", "tablespace", "partition_by", "using", "on")
 
 
-def adapt_index_statements(statement: exp.Expression) -> None:
-    """CREATE and DROP INDEX as DuckDB writes them (before `dbo` and database names are dropped)."""
+def adapt_ddl(statement: exp.Expression) -> None:
+    """CREATE and DROP INDEX as DuckDB writes them (before `dbo` and database names are dropped), and
+    ALTER TABLE without `WITH CHECK` (check the rows already there: DuckDB always does)."""
     if _is_create_index(statement):
         _create(statement)
     elif isinstance(statement, exp.Drop) and str(statement.args.get("kind") or "").upper() == "INDEX":
         _drop(statement)
+    elif isinstance(statement, exp.Alter):
+        statement.set("check", None)
 
 
 def index_refusal(statement: exp.Expression) -> str | None:
@@ -65,3 +73,42 @@ def _drop(drop: exp.Drop) -> None:
             schema = index.args.get("catalog")  # s.t.ix: the table's schema; t.ix: none
         index.set("db", schema.copy() if schema is not None else None)
         index.set("catalog", None)
+
+
+def alter_table_pieces(alter: exp.Alter) -> list[exp.Alter]:
+    """One DuckDB ALTER TABLE per change that the T-SQL statement makes, in its order."""
+    if str(alter.args.get("kind") or "").upper() != "TABLE":
+        return [alter]
+    changes: list[exp.Expression] = []
+    for action in alter.args.get("actions") or []:
+        changes.extend(_single_changes(action))
+    if len(changes) <= 1:
+        return [alter] if not changes else [_with_actions(alter, changes)]
+    return [_with_actions(alter, [change]) for change in changes]
+
+
+def _single_changes(action: exp.Expression) -> list[exp.Expression]:
+    if isinstance(action, exp.Drop) and len(action.args.get("tables") or []) > 1:
+        return [_with_tables(action, [column]) for column in action.args["tables"]]
+    if isinstance(action, exp.AlterColumn) and action.args.get("dtype") is not None \
+            and action.args.get("allow_null") is not None:
+        # ALTER COLUMN c BIGINT [NOT] NULL: the type, then the NULL rule, which T-SQL sets with it.
+        allow = bool(action.args["allow_null"])
+        retyped = action.copy()
+        retyped.set("allow_null", None)
+        # SET NOT NULL, or DROP NOT NULL: sqlglot writes the one from allow_null, the other with drop
+        nullability = exp.AlterColumn(this=action.this.copy(), allow_null=allow, drop=allow or None)
+        return [retyped, nullability]
+    return [action]
+
+
+def _with_actions(alter: exp.Alter, actions: list[exp.Expression]) -> exp.Alter:
+    piece = alter.copy()
+    piece.set("actions", [a.copy() for a in actions])
+    return piece
+
+
+def _with_tables(drop: exp.Drop, tables: list[exp.Expression]) -> exp.Drop:
+    piece = drop.copy()
+    piece.set("tables", [t.copy() for t in tables])
+    return piece
