@@ -23,7 +23,8 @@ from sqlglot import exp
 from sqlglot.errors import ParseError, TokenError
 
 from .dialects import DIALECTS, PredictSource, mixes_markers, named_marker, parse, to_duckdb
-from .errors import Error, InterfaceError, NotSupportedError, ProgrammingError, from_duckdb, parse_error_text
+from .errors import (Error, InterfaceError, NotSupportedError, OperationalError, ProgrammingError, from_duckdb,
+                     parse_error_text)
 
 if t.TYPE_CHECKING:
     from .cursor import Cursor
@@ -99,6 +100,7 @@ class Connection:
             raise from_duckdb(exc) from exc
         self._autocommit = autocommit
         self._in_transaction = False
+        self._nesting = 0  # BEGIN TRANSACTIONs not yet committed (T-SQL's @@TRANCOUNT)
         self._dirty = False  # the open transaction holds uncommitted writes
         self._user_transaction = False  # opened by a BEGIN statement, not implied by PEP 249
         # SET NOCOUNT's state: T-SQL clients (the CLI) print DML row counts only while it is OFF.
@@ -204,12 +206,10 @@ class Connection:
                 self._in_transaction = False
                 self._dirty = False
                 self._user_transaction = False
-
-    def begin_if_needed(self) -> None:
-        """Open the implicit transaction PEP 249 implies, unless in autocommit mode."""
-        self._begin_if_needed()
+                self._nesting = 0
 
     def _begin_if_needed(self) -> None:
+        """Open the implicit transaction PEP 249 implies, unless in autocommit mode."""
         if not self._autocommit and not self._in_transaction:
             self._run_control("BEGIN TRANSACTION")
             self._in_transaction = True
@@ -362,7 +362,10 @@ class Connection:
         self._refresh_snapshot()
         self._begin_if_needed()
         if isinstance(statement, exp.Expression):
-            stored = self._catalog_statement(statement)
+            try:
+                stored = self._catalog_statement(statement)
+            except duckdb.Error as exc:  # the store of views and procedures is a table: it can conflict
+                raise self._after_failure(from_duckdb(exc)) from exc
             if stored is not None:
                 return stored
         prepared = self._prepare(statement, params)
@@ -383,13 +386,46 @@ class Connection:
             raise self._after_failure(error) from cause
         except Error as error:
             raise self._after_failure(error) from error.__cause__
+        except BaseException as exc:
+            # Ctrl-C: DuckDB stops the statement with RuntimeError('Query interrupted'), Python code with
+            # KeyboardInterrupt. DuckDB's transaction may be aborted: recover as from any failure, so a
+            # later commit() cannot report success for writes DuckDB has dropped.
+            error = self._after_failure(OperationalError(f"INTERRUPT Error: the statement was interrupted ({exc!r})"))
+            if isinstance(exc, KeyboardInterrupt):
+                raise
+            raise error from exc
         finally:
             self._catalog = None
             for stream in prepared.streams:
                 stream.close()
                 unregister(self._db, stream)
             prepared.sources.clear()  # DuckDB forgets the streams' names with their handles
-        if self._in_transaction and kind not in _RESULT_TYPES:
+        if self._in_transaction and (kind not in _RESULT_TYPES or _EXPLAINED_WRITE.match(prepared.sql)):
+            self._dirty = True
+        return result
+
+    def change_catalog(self, change: t.Callable[[], t.Any]) -> t.Any:
+        """A change to the stored views and procedures, which takes several DuckDB statements: all or none.
+
+        Inside a transaction it is one of its writes (a ROLLBACK undoes it); in autocommit mode it
+        runs in a transaction of its own.
+        """
+        assert self._db is not None
+        self._begin_if_needed()
+        own = not self._in_transaction
+        if own:
+            self._control_statement("BEGIN")
+        try:
+            result = change()
+        except BaseException as exc:
+            if own and self._in_transaction:
+                self._run_control("ROLLBACK")
+            if isinstance(exc, duckdb.Error):
+                raise self._after_failure(from_duckdb(exc)) from exc
+            raise
+        if own:
+            self._run_control("COMMIT")
+        else:
             self._dirty = True
         return result
 
@@ -429,11 +465,10 @@ class Connection:
             if statement.args.get("exists") and (name.lower() in self.catalog.objects("VIEW")
                                                  or self.catalog.engine_object(name)):
                 return _nothing()  # CREATE VIEW IF NOT EXISTS of a taken name
-            self._claim_from_engine(name, statement)
-            self.catalog.save_view(statement)
+            self.change_catalog(lambda: (self._claim_from_engine(name, statement), self.catalog.save_view(statement)))
         else:
             tables = statement.args.get("tables") or []
-            remaining = [t for t in tables if not self.catalog.drop("VIEW", t.name)]
+            remaining = self.change_catalog(lambda: [t for t in tables if not self.catalog.drop("VIEW", t.name)])
             if len(remaining) == len(tables):
                 return None
             if remaining:
@@ -480,10 +515,7 @@ class Connection:
         if engine != "view" or not create.args.get("replace"):
             raise_exists(f"a {engine}", name)
         drop = exp.Drop(tables=[exp.table_(exp.to_identifier(name, quoted=True))], kind="VIEW")
-        try:
-            self._db.execute(to_duckdb(drop))
-        except duckdb.Error as exc:
-            raise self._after_failure(from_duckdb(exc)) from exc
+        self._db.execute(to_duckdb(drop))  # in change_catalog, with the view's save
 
     def _prepare(self, statement: exp.Expression | str, params: t.Sequence[t.Any]) -> PreparedStatement:
         assert self._db is not None
@@ -491,7 +523,10 @@ class Connection:
             return PreparedStatement(exp.Command(this=statement), statement, list(params), [])
         if self.dialect == "tsql" and adapt_tsql(statement):
             self.warn_single_database("(a three-part name)")
-        self.catalog.expand_views(statement)
+        try:
+            self.catalog.expand_views(statement)
+        except duckdb.Error as exc:
+            raise self._after_failure(from_duckdb(exc)) from exc
         ctx = PlanContext(
             con=self._db, dialect=self.dialect, params=params, cache=self.cache, providers=self.providers,
             null_inputs=self.null_inputs, batch_size=self.batch_size, threads=self.threads,
@@ -587,8 +622,13 @@ class Connection:
             pass
         self._in_transaction = False
         if not self._dirty:
+            if self._user_transaction:  # BEGIN TRANSACTION holds until its COMMIT or ROLLBACK
+                self._run_control("BEGIN TRANSACTION")
+                self._in_transaction = True
             return error
         self._dirty = False
+        self._user_transaction = False
+        self._nesting = 0
         rolled_back = type(error)(
             f"{error}\n(the statement failed inside a transaction that held uncommitted changes; DuckDB cannot "
             "continue such a transaction, so it was rolled back, as SQL Server does with XACT_ABORT ON)"
@@ -596,11 +636,16 @@ class Connection:
         return rolled_back
 
     def _control_statement(self, control: str) -> ResultSet:
+        """BEGIN, COMMIT and ROLLBACK statements. In T-SQL they nest as SQL Server counts them
+        (@@TRANCOUNT): an inner COMMIT only ends its level, and ROLLBACK ends them all."""
         if control == "BEGIN":
             if not self._in_transaction:
                 self._run_control("BEGIN TRANSACTION")
                 self._in_transaction = True
+            self._nesting = self._nesting + 1 if self._user_transaction and self.dialect == "tsql" else 1
             self._user_transaction = True
+        elif control == "COMMIT" and self._nesting > 1:
+            self._nesting -= 1
         elif self._in_transaction:
             self._run_control(control)
         return ResultSet([], [], None, -1)
@@ -713,6 +758,9 @@ def _transaction_control(statement: exp.Expression) -> str | None:
         return "ROLLBACK"
     return None
 
+
+# EXPLAIN ANALYZE runs its statement: one that writes is a write of the transaction.
+_EXPLAINED_WRITE = re.compile(r"\s*EXPLAIN\s+ANALYZE\s+(?!SELECT\b|WITH\b|FROM\b|VALUES\b|\()", re.IGNORECASE)
 
 _TEXT_CONTROL = re.compile(r"^\s*(BEGIN|START|COMMIT|END|ROLLBACK|ABORT)\b(?:\s+(?:TRANSACTION|WORK))?\s*;?\s*$",
                            re.IGNORECASE)

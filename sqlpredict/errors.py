@@ -81,6 +81,8 @@ def from_duckdb(exc: BaseException) -> Error:
     """The PEP 249 class for a DuckDB error; the caller keeps it as __cause__."""
     if isinstance(exc, duckdb.InvalidInputException) and _divides_by_zero(str(exc)):
         return DataError(str(exc))
+    if "KeyboardInterrupt" in str(exc):  # Ctrl-C while DuckDB read an Arrow stream (PREDICT's DATA)
+        return OperationalError(f"INTERRUPT Error: the statement was interrupted\n{exc}")
     for duck_cls, our_cls in _DUCKDB_MAP:
         if isinstance(exc, duck_cls):
             return our_cls(str(exc))

@@ -454,8 +454,8 @@ class BatchRunner:
         error = first_error(read_body(proc, line))
         if error is not None:
             raise error
-        self.connection.begin_if_needed()
-        self.connection.catalog.save("PROCEDURE", proc.name, text.strip(), proc.replace)
+        catalog = self.connection.catalog
+        self.connection.change_catalog(lambda: catalog.save("PROCEDURE", proc.name, text.strip(), proc.replace))
 
     def drop_procedures(self, tree: exp.Drop, statement: Statement) -> None:
         """DROP PROCEDURE [IF EXISTS] name: procedures live in the catalog, not in DuckDB."""
@@ -465,9 +465,8 @@ class BatchRunner:
         if missing is not None and not tree.args.get("exists"):
             raise ProgrammingError(f"line {statement.line}: Cannot drop the procedure '{missing}', because it does "
                                    "not exist")
-        self.connection.begin_if_needed()
-        for name in names:
-            self.connection.catalog.drop("PROCEDURE", name)
+        catalog = self.connection.catalog
+        self.connection.change_catalog(lambda: [catalog.drop("PROCEDURE", name) for name in names])
 
     def view_to_alter(self, tree: exp.Alter, statement: Statement) -> exp.Create:
         """ALTER VIEW name AS <query> is CREATE OR ALTER VIEW of a view that must exist."""

@@ -246,3 +246,114 @@ def test_a_statement_refused_before_it_runs_keeps_the_transaction_and_one_failin
     assert ("rolled back" in str(info.value)) is not kept
     assert con.execute("SELECT count(*) FROM t").fetchall() == [(1 if kept else 0,)]
     con.close()
+
+
+# ------------------------------------------------------------------ transaction state after failures
+
+
+def _rows(con, table: str = "t") -> list[tuple]:
+    return con.cursor().execute(f"SELECT * FROM {table} ORDER BY 1").fetchall()
+
+
+def test_ctrl_c_during_a_statement_rolls_back_and_says_so_so_commit_cannot_lose_writes():
+    """DuckDB answers Ctrl-C with RuntimeError('Query interrupted') and aborts its transaction; before,
+    sqlpredict kept believing the transaction held its writes, and commit() then succeeded with none."""
+    import os
+    import signal
+    import threading
+
+    con = sqlpredict.connect(dialect="duckdb")
+    con.execute("CREATE TABLE t (x INT)")
+    con.execute("CREATE TABLE big (x BIGINT)")
+    con.commit()
+    con.execute("INSERT INTO t VALUES (1)")
+    timer = threading.Timer(0.5, lambda: os.kill(os.getpid(), signal.SIGINT))
+    timer.start()
+    try:
+        with pytest.raises(sqlpredict.OperationalError, match="interrupted(.|\n)*rolled back"):
+            con.execute("INSERT INTO big SELECT sum(a.range * b.range) FROM range(60000) a, range(60000) b")
+    finally:
+        timer.cancel()
+    con.execute("INSERT INTO t VALUES (2)")
+    con.commit()
+    assert _rows(con) == [(2,)]  # the interrupted transaction's row is gone, and the error said so
+
+
+@pytest.mark.parametrize("failing", ["SELECT * FROM no_such_table", "SELECT 1 / 0"])
+def test_begin_transaction_survives_a_failed_statement_without_writes_in_autocommit_mode(failing):
+    """A statement that fails before the transaction wrote anything leaves BEGIN TRANSACTION open, as
+    in SQL Server: the later ROLLBACK undoes the later INSERT. Before, the transaction ended silently."""
+    con = sqlpredict.connect(autocommit=True)
+    con.execute("CREATE TABLE t (id INT)")
+    con.execute("BEGIN TRANSACTION")
+    with pytest.raises(sqlpredict.Error):
+        con.execute(failing)
+    assert con.in_user_transaction
+    con.execute("INSERT INTO t VALUES (1)")
+    con.execute("ROLLBACK")
+    assert _rows(con) == []
+
+
+def test_nested_begin_transaction_counts_levels_as_sql_server_does():
+    """An inner COMMIT ends only its level (@@TRANCOUNT); the outer ROLLBACK undoes both rows."""
+    con = sqlpredict.connect(autocommit=True)
+    con.execute("CREATE TABLE t (id INT)")
+    con.execute("CREATE PROCEDURE p AS\nBEGIN TRANSACTION;\nINSERT INTO t VALUES (1);\nCOMMIT TRANSACTION;")
+    con.execute("BEGIN TRANSACTION")
+    con.execute("EXEC p")
+    assert con.in_user_transaction
+    con.execute("INSERT INTO t VALUES (2)")
+    con.execute("ROLLBACK")
+    assert _rows(con) == []
+    con.execute("BEGIN TRANSACTION\nBEGIN TRANSACTION\nINSERT INTO t VALUES (3)\nCOMMIT\nCOMMIT")
+    assert not con.in_user_transaction
+    assert _rows(con) == [(3,)]
+
+
+def test_create_and_drop_procedure_are_undone_by_rollback():
+    con = sqlpredict.connect(autocommit=True)
+    con.execute("CREATE PROCEDURE p AS SELECT 1 AS one")
+    con.autocommit = False
+    con.execute("DROP PROCEDURE p")
+    con.execute("SELECT 2")  # a later statement used to commit the DROP (READ COMMITTED's fresh start)
+    con.rollback()
+    assert con.execute("EXEC p").fetchall() == [(1,)]
+    con.execute("CREATE PROCEDURE q AS SELECT 2 AS two")
+    con.execute("SELECT 3")
+    con.rollback()
+    with pytest.raises(sqlpredict.ProgrammingError, match="Could not find stored procedure 'q'"):
+        con.execute("EXEC q")
+
+
+def test_explain_analyze_of_an_insert_is_a_write_of_the_transaction():
+    con = sqlpredict.connect(dialect="duckdb")
+    con.execute("CREATE TABLE t (id INT)")
+    con.commit()
+    con.execute("EXPLAIN ANALYZE INSERT INTO t VALUES (1)")
+    con.execute("SELECT count(*) FROM t")
+    con.rollback()
+    assert _rows(con) == []
+
+
+def test_a_conflict_on_the_stored_views_table_is_a_pep_249_error_and_keeps_nothing_half_done(tmp_path):
+    """Two connections change the table of stored views at once: the loser gets an OperationalError
+    (not a raw DuckDB exception), and in autocommit mode its CREATE OR ALTER VIEW of an ordinary view
+    leaves that view as it was (the DROP and the save are one transaction)."""
+    path = str(tmp_path / "db.duckdb")
+    setup = sqlpredict.connect(path, autocommit=True)
+    setup.execute("CREATE TABLE src (f0 REAL, f1 REAL)")
+    setup.execute("INSERT INTO src VALUES (1, 2)")
+    setup.execute("CREATE TABLE models (id INT, data VARBINARY(MAX))")
+    setup.execute("INSERT INTO models VALUES (1, ?)", [LINEAR])
+    setup.execute("CREATE VIEW v AS SELECT f0 FROM src")
+    setup.close()
+    view = ("VIEW {} AS SELECT p.score FROM PREDICT(MODEL = (SELECT data FROM models WHERE id = 1), "
+            "DATA = src AS d) WITH (score REAL) AS p")
+    a = sqlpredict.connect(path, autocommit=True)
+    b = sqlpredict.connect(path)
+    b.execute("CREATE " + view.format("w"))  # uncommitted: creates the stored views' table
+    with pytest.raises(sqlpredict.Error) as caught:
+        a.execute("CREATE OR ALTER " + view.format("v"))
+    assert isinstance(caught.value, (sqlpredict.OperationalError, sqlpredict.ProgrammingError))
+    b.rollback()
+    assert a.execute("SELECT f0 FROM v").fetchall() == [(1.0,)]
