@@ -80,29 +80,53 @@ def _graphs(graph: onnx.GraphProto):
                 yield from _graphs(sub)
 
 
-def _tensors(graph: onnx.GraphProto):
-    for g in _graphs(graph):
+def _all_graphs(proto: ModelProto):
+    """The main graph, its subgraphs, and those inside the model's local functions."""
+    yield from _graphs(proto.graph)
+    for function in proto.functions:
+        for node in function.node:
+            for attr in node.attribute:
+                if attr.type == onnx.AttributeProto.GRAPH:
+                    yield from _graphs(attr.g)
+                for sub in attr.graphs:
+                    yield from _graphs(sub)
+
+
+def _sparse(sparse: onnx.SparseTensorProto):
+    yield sparse.values
+    yield sparse.indices
+
+
+def _tensors(proto: ModelProto):
+    """Every tensor the model holds: initializers, and attributes (dense or sparse) of every node,
+    in subgraphs and local functions too."""
+    nodes = [node for function in proto.functions for node in function.node]
+    for g in _all_graphs(proto):
         yield from g.initializer
         for sparse in g.sparse_initializer:
-            yield sparse.values
-            yield sparse.indices
-        for node in g.node:
-            for attr in node.attribute:
-                if attr.HasField("t"):
-                    yield attr.t
-                yield from attr.tensors
+            yield from _sparse(sparse)
+        nodes.extend(g.node)
+    for node in nodes:
+        for attr in node.attribute:
+            if attr.HasField("t"):
+                yield attr.t
+            yield from attr.tensors
+            if attr.HasField("sparse_tensor"):
+                yield from _sparse(attr.sparse_tensor)
+            for sparse in attr.sparse_tensors:
+                yield from _sparse(sparse)
 
 
 def refuse_files_and_libraries(proto: ModelProto) -> None:
     """A model value must never make the engine read a file or load a library."""
-    for tensor in _tensors(proto.graph):
+    for tensor in _tensors(proto):
         if tensor.data_location == TensorProto.EXTERNAL or len(tensor.external_data):
             raise ProgrammingError(
                 f"PREDICT: model is refused: tensor '{tensor.name}' keeps its data in an external file; "
                 "a model stored in a table must be self-contained: save it with "
                 "onnx.save_model(model, path, save_as_external_data=False)"
             )
-    domains = {op.domain for op in proto.opset_import} | {n.domain for g in _graphs(proto.graph) for n in g.node}
+    domains = {op.domain for op in proto.opset_import} | {n.domain for g in _all_graphs(proto) for n in g.node}
     custom = sorted(d for d in domains if d not in BUILTIN_DOMAINS and d not in {f.domain for f in proto.functions})
     if custom:
         raise ProgrammingError(

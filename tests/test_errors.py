@@ -418,6 +418,50 @@ def test_external_data_refused_without_opening_an_existing_file(con, tmp_path, m
     assert not watch.opened, "the model value made the engine open its external data file"
 
 
+def _external_tensor(location: str, name: str) -> TensorProto:
+    tensor = numpy_helper.from_array(np.ones((1,), np.float32), name)
+    tensor.ClearField("raw_data")
+    tensor.data_location = TensorProto.EXTERNAL
+    for key, value in (("location", location), ("offset", "0"), ("length", "4")):
+        entry = tensor.external_data.add()
+        entry.key, entry.value = key, value
+    return tensor
+
+
+def sparse_constant_model(location: str) -> bytes:
+    """y = x + k, k a Constant whose sparse_value keeps its values in the file `location`."""
+    sparse = helper.make_sparse_tensor(_external_tensor(location, "k_values"),
+                                       numpy_helper.from_array(np.array([0], np.int64), "k_indices"), [1])
+    nodes = [helper.make_node("Constant", [], ["k"], sparse_value=sparse), helper.make_node("Add", ["x", "k"], ["y"])]
+    return model(nodes, [vi("x", F, ["N", 1])], [vi("y", F, ["N", 1])])
+
+
+def function_constant_model(location: str) -> bytes:
+    """y = AddK(x), a model-local function whose body's Constant keeps its value in the file `location`."""
+    body = [helper.make_node("Constant", [], ["k"], value=_external_tensor(location, "k")),
+            helper.make_node("Add", ["a", "k"], ["b"])]
+    function = helper.make_function("local.fn", "AddK", ["a"], ["b"], body, OPSET)
+    graph = helper.make_graph([helper.make_node("AddK", ["x"], ["y"], domain="local.fn")], "g",
+                              [vi("x", F, ["N", 1])], [vi("y", F, ["N", 1])])
+    proto = helper.make_model(graph, opset_imports=OPSET + [helper.make_opsetid("local.fn", 1)],
+                              functions=[function])
+    proto.ir_version = 9
+    return proto.SerializeToString()
+
+
+@pytest.mark.parametrize("build", [sparse_constant_model, function_constant_model])
+def test_external_data_in_a_sparse_constant_or_a_function_body_is_refused_without_opening_it(
+        con, tmp_path, monkeypatch, build):
+    """A sparse Constant was not looked at: onnxruntime read a file of the working directory into it."""
+    monkeypatch.chdir(tmp_path)
+    with FifoWatch(str(tmp_path / "weights.bin")) as watch:
+        message = fails(con, sqlpredict.ProgrammingError,
+                        "SELECT p.y FROM PREDICT(MODEL = ?, DATA = t AS d) WITH (y REAL) AS p",
+                        [build("weights.bin")])
+    assert "model is refused" in message and "external" in message
+    assert not watch.opened, "the model value made the engine open its external data file"
+
+
 def test_custom_op_domain_refused(con):
     blob = model([helper.make_node("Foo", ["x"], ["y"], domain="my.custom.ops")],
                  [vi("x", F, ["N", 1])], [vi("y", F, ["N", 1])],
