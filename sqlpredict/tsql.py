@@ -203,6 +203,11 @@ def refusal(tree: exp.Expression, statement: Statement, first: bool = False) -> 
                                 "its own, as sqlcmd and SSMS read it; put it on the next line")
     if isinstance(tree, (exp.Command, *_NOT_STATEMENTS)):
         return command_error(statement)
+    for_clause = next(tree.find_all(exp.ForClause), None)
+    if for_clause is not None:  # DuckDB would return the rows without it: a silently different result
+        return NotSupportedError(f"line {line}: {for_clause.sql('tsql')[:40]} is outside what sqlpredict runs "
+                                 "(no JSON or XML documents); to join values into one string write "
+                                 "STRING_AGG(col, ','), otherwise fetch the rows and build the document in Python")
     index = index_refusal(tree)
     if index is not None:
         return NotSupportedError(f"line {line}: {index}")

@@ -2070,3 +2070,18 @@ def test_alter_table_with_check_is_one_statement(con):
     con.commit()
     with pytest.raises(sqlpredict.IntegrityError):
         run(con, "INSERT INTO t VALUES (1)")
+
+
+@pytest.mark.parametrize("sql", ["SELECT Id FROM dbo.Features FOR JSON PATH",
+                                 "SELECT Id FROM dbo.Features FOR XML RAW",
+                                 "SELECT STUFF((SELECT ',' + CAST(Id AS VARCHAR(10)) FROM dbo.Features "
+                                 "FOR XML PATH('')), 1, 1, '')"])
+def test_for_json_and_for_xml_are_refused_not_ignored(loaded, sql):
+    """DuckDB would return the plain rows: a different result from the one document SQL Server returns."""
+    with pytest.raises(sqlpredict.NotSupportedError, match="STRING_AGG"):
+        run(loaded, sql)
+
+
+def test_string_agg_joins_values_as_for_xml_path_scripts_mean(loaded):
+    rows = run(loaded, "SELECT STRING_AGG(CAST(Id AS VARCHAR(10)), ',') FROM dbo.Features")[-1]
+    assert sorted(rows[0][0].split(",")) == [str(i) for i in IDS]
