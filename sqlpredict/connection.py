@@ -618,6 +618,7 @@ class Connection:
                 pass
         try:
             self._db.execute("ROLLBACK")
+            values.restore_export(self._db)  # an export, or DATA read on this connection, may have failed
         except duckdb.Error:
             pass
         self._in_transaction = False

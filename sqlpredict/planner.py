@@ -37,6 +37,7 @@ from .tsql_dml import adapt_dml_targets
 from .tsql_ddl import adapt_ddl
 from .tsql_numbers import adapt_integer_results, catalog_types
 from .tsql_strings import adapt_strings
+from .values import changed_by_arrow
 
 STREAM_PREFIX = "__sqlpredict_stream_"
 _names = itertools.count(1)
@@ -473,6 +474,7 @@ def plan_predict(node: PredictSource, ctx: PlanContext,
         batch_size=ctx.batch_size,
         progress=ctx.progress,
         own_names=own_names,
+        lossless=changed_by_arrow(typ for name, typ in columns if used is None or name in used),
     )
     stream.open(ctx.con, streaming=streaming, collation=ctx.collation)
     return stream

@@ -33,6 +33,7 @@ from .errors import OperationalError, from_duckdb, from_duckdb_message
 from .scoring import Scorer
 from .sessions import CompiledModel
 from .tsql_strings import set_session_collation
+from .values import restore_export
 
 # Rows per batch, unless connect(batch_size=...) says otherwise: DuckDB's row group size
 # (60 vectors of 2,048 rows). Against 65,536 it cut (a) by about 9% and (c) by about 13% in
@@ -46,8 +47,9 @@ class PredictStream:
     def __init__(self, name: str, data_sql: str, data_params: list[t.Any], compiled: CompiledModel,
                  binding: Binding, output_columns: list[str], null_inputs: str, batch_size: int,
                  progress: t.Callable[[int], None] | None = None, passed_columns: list[str] | None = None,
-                 own_names: dict[str, str] | None = None) -> None:
+                 own_names: dict[str, str] | None = None, lossless: bool = False) -> None:
         self.name = name
+        self.lossless = lossless  # DATA has columns standard Arrow changes: read it with DuckDB's extensions
         self.own_names = own_names or {}  # private name -> the statement's own, for error messages
         self.data_sql = data_sql
         self.data_params = data_params
@@ -82,9 +84,12 @@ class PredictStream:
                 self._sibling = source_con = con.cursor()
                 if collation:
                     set_session_collation(source_con, collation)
+            if self.lossless:
+                source_con.execute("SET SESSION arrow_lossless_conversion = true")
             self._source = source_con.sql(self.data_sql, params=self.data_params).to_arrow_reader(self.batch_size)
         except duckdb.Error as exc:
             self.close()
+            self._restore(con, streaming)
             raise from_duckdb(exc) from exc
         source_fields = list(self._source.schema)
         passed = None if self.passed_columns is None else set(self.passed_columns)
@@ -93,7 +98,18 @@ class PredictStream:
         fields += [pa.field(name, typ) for name, typ in zip(self.output_columns, self.scorer.output_types)]
         self.schema = pa.schema(fields)
         if not streaming:
-            self.materialise()
+            try:
+                self.materialise()
+            finally:
+                self._restore(con, streaming)
+
+    def _restore(self, con: duckdb.DuckDBPyConnection, streaming: bool) -> None:
+        """The user's connection exports standard Arrow again once DATA is read on it (a sibling closes)."""
+        if self.lossless and not streaming:
+            try:
+                restore_export(con)
+            except duckdb.Error:
+                pass  # an aborted transaction: the connection's recovery restores it after the ROLLBACK
 
     def materialise(self) -> None:
         """Score every row now and keep them, so they can be read more than once.

@@ -34,6 +34,17 @@ _LOSSY = re.compile(r"\b(UHUGEINT|TIME WITH TIME ZONE|BIT|BIGNUM|VARINT)\b", re.
 # Nested types whose leaves Arrow gives in a form DuckDB's client does not (Decimal, MonthDayNano).
 _NESTED_LEAF = re.compile(r"\b(HUGEINT|INTERVAL)\b.*[\[(]|[\[(].*\b(HUGEINT|INTERVAL)\b", re.IGNORECASE)
 
+# DuckDB types that standard Arrow hands back to DuckDB changed: in value (UHUGEINT, HUGEINT's minimum,
+# TIME WITH TIME ZONE's offset) or in type (BIT as BLOB, UUID as VARCHAR, HUGEINT as DECIMAL).
+_CHANGED_BY_ARROW = re.compile(r"\b(UHUGEINT|HUGEINT|TIME WITH TIME ZONE|BIT|UUID)\b", re.IGNORECASE)
+
+
+def changed_by_arrow(types: t.Iterable[str]) -> bool:
+    """Whether columns of these types must cross Arrow as DuckDB's lossless extension types to come back
+    into DuckDB as they were (PREDICT passes DATA's columns through an Arrow stream)."""
+    return any(_CHANGED_BY_ARROW.search(typ) for typ in types)
+
+
 # Types whose values Arrow's Python conversion gets wrong at the edges (TIME '24:00:00' as
 # midnight, an infinite TIMESTAMP_NS as a date in 2262): DuckDB converts their columns itself.
 _DUCKDB_CONVERTS = frozenset({"TIME", "TIMESTAMP_NS"})
@@ -48,7 +59,7 @@ def export(con: duckdb.DuckDBPyConnection, relation: duckdb.DuckDBPyRelation,
     """
     if not any(_needs_duckdb(typ) for typ in types):
         return relation.to_arrow_table(), None
-    con.execute("SET arrow_lossless_conversion = true")
+    con.execute("SET SESSION arrow_lossless_conversion = true")
     exact = relation.to_arrow_table()  # on failure the caller restores the setting (see restore_export)
     restore_export(con)
     return scratch.cursor().from_arrow(exact).to_arrow_table(), exact
@@ -56,7 +67,7 @@ def export(con: duckdb.DuckDBPyConnection, relation: duckdb.DuckDBPyRelation,
 
 def restore_export(con: duckdb.DuckDBPyConnection) -> None:
     """Standard Arrow export again (fails only in an aborted transaction: call again after ROLLBACK)."""
-    con.execute("RESET arrow_lossless_conversion")
+    con.execute("RESET SESSION arrow_lossless_conversion")
 
 
 def to_rows(part: pa.Table, exact: pa.Table | None, names: list[str], types: list[str]) -> list[tuple]:

@@ -632,3 +632,36 @@ def test_struct_fields_of_data_columns_by_dot():
         assert [r[0] for r in rows] == [1, 2], field
         assert np.array_equal(np.array([r[1] for r in rows], np.float32), want[1:]), field
     con.close()
+
+
+# ------------------------------------------------------------------ DATA columns pass through unchanged
+
+
+EXOTIC = ("CREATE TABLE x (f0 REAL, f1 REAL, u UHUGEINT, h HUGEINT, b BIT, g UUID, tz TIMETZ); "
+          "INSERT INTO x VALUES (1.5, 2, 340282366920938463463374607431768211455, "
+          "-170141183460469231731687303715884105728, '0101', '8467f88a-20aa-4f47-a2d5-d758a787ae2c', "
+          "'12:00:00+02'), (-1, 0.25, 0, 0, '1', NULL, '00:00:00-05')")
+
+
+@pytest.mark.parametrize("autocommit", [True, False], ids=["streamed", "on-the-connection"])
+def test_data_columns_of_types_standard_arrow_changes_pass_through_unchanged(autocommit):
+    """d.* is DATA's columns unchanged (spec 1): UHUGEINT's top half came back negative, HUGEINT's minimum
+    failed, BIT came back as BLOB, UUID as VARCHAR and TIME WITH TIME ZONE without its offset."""
+    con = sqlpredict.connect(dialect="duckdb", autocommit=autocommit)
+    cur = con.cursor()
+    cur.execute(EXOTIC)
+    plain = cur.execute("SELECT u, h, b, g, tz FROM x ORDER BY f0").fetchall()
+    plain_types = [d[1] for d in cur.description]
+    cur.execute("SELECT d.u, d.h, d.b, d.g, d.tz, p.score FROM PREDICT(MODEL = ?, DATA = x AS d) "
+                "WITH (score REAL) AS p ORDER BY d.f0", [MODEL])
+    rows = cur.fetchall()
+    assert [r[:5] for r in rows] == plain
+    assert [d[1] for d in cur.description][:5] == plain_types
+    expected = run_direct(MODEL, {"f0": np.array([[-1], [1.5]], np.float32),
+                                  "f1": np.array([[0.25], [2]], np.float32)})[0].reshape(-1)
+    np.testing.assert_array_equal(np.array([r[5] for r in rows], np.float32), expected)
+    cur.execute("SELECT d.u FROM PREDICT(MODEL = ?, DATA = x AS d) WITH (score REAL) AS p "
+                "WHERE d.u = 340282366920938463463374607431768211455", [MODEL])
+    assert cur.fetchall() == [(340282366920938463463374607431768211455,)]
+    # DuckDB's lossless Arrow was set for DATA's session only: this connection's results are as before
+    assert cur.execute("SELECT g FROM x ORDER BY f0").fetchall() == [p[3:4] for p in plain]
