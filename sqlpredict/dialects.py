@@ -445,6 +445,24 @@ class DuckDB(_DuckDB):
                 return self.binary(expression, "//")
             return super().div_sql(expression)
 
+        def join_sql(self, expression: exp.Join) -> str:
+            """T-SQL's CROSS APPLY is DuckDB's CROSS JOIN LATERAL, OUTER APPLY its LEFT JOIN LATERAL ... ON TRUE.
+
+            sqlglot writes either as `INNER|LEFT JOIN LATERAL (...)` with no ON, which DuckDB cannot read.
+            """
+            lateral = expression.this
+            if not isinstance(lateral, exp.Lateral) or lateral.args.get("cross_apply") is None:
+                return super().join_sql(expression)
+            join = expression.copy()
+            cross = join.this.args["cross_apply"]
+            join.this.set("cross_apply", None)
+            if cross:
+                join.set("kind", "CROSS")
+            else:
+                join.set("side", "LEFT")
+                join.set("on", exp.true())
+            return super().join_sql(join)
+
 
 DIALECTS: dict[str, type] = {"tsql": TSQL, "duckdb": DuckDB}
 

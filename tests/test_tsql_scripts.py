@@ -2085,3 +2085,28 @@ def test_for_json_and_for_xml_are_refused_not_ignored(loaded, sql):
 def test_string_agg_joins_values_as_for_xml_path_scripts_mean(loaded):
     rows = run(loaded, "SELECT STRING_AGG(CAST(Id AS VARCHAR(10)), ',') FROM dbo.Features")[-1]
     assert sorted(rows[0][0].split(",")) == [str(i) for i in IDS]
+
+
+# ------------------------------------------------------------------ APPLY
+
+
+def test_cross_apply_over_predict_scores(loaded):
+    """CROSS APPLY is DuckDB's CROSS JOIN LATERAL; sqlglot wrote INNER JOIN LATERAL without ON."""
+    rows = run(loaded, "DECLARE @model VARBINARY(MAX) = (SELECT data FROM models WHERE id = 1)\n"
+                       "SELECT d.Id, p.score, x.doubled FROM PREDICT(MODEL = @model, DATA = dbo.Features AS d) "
+                       "WITH (score FLOAT) AS p CROSS APPLY (SELECT p.score * 2 AS doubled) AS x ORDER BY d.Id")[-1]
+    ids, scores = scored(rows)
+    assert ids == IDS
+    assert_scores(scores, F0, F1)
+    assert [r[2] for r in rows] == [2 * r[1] for r in rows]
+
+
+def test_outer_apply_keeps_rows_the_applied_query_finds_nothing_for(loaded):
+    run(loaded, "CREATE TABLE dbo.Notes (Id INT, Note VARCHAR(20))\n"
+                "INSERT INTO dbo.Notes VALUES (1, 'b'), (1, 'a'), (3, 'c')")
+    rows = run(loaded, "SELECT f.Id, n.Note FROM dbo.Features AS f OUTER APPLY "
+                       "(SELECT TOP 1 Note FROM dbo.Notes WHERE Notes.Id = f.Id ORDER BY Note) AS n ORDER BY f.Id")[-1]
+    assert rows == [(1, "a"), (2, None), (3, "c"), (4, None)]
+    rows = run(loaded, "SELECT f.Id, n.Note FROM dbo.Features f CROSS APPLY "
+                       "(SELECT TOP 1 Note FROM dbo.Notes WHERE Notes.Id = f.Id ORDER BY Note) n ORDER BY f.Id")[-1]
+    assert rows == [(1, "a"), (3, "c")]
