@@ -91,6 +91,7 @@ IDENTITY_FUNCTIONS = {"SCOPE_IDENTITY", "IDENT_CURRENT"}
 _CREATE_HEAD = re.compile(r"\s*(?P<verb>CREATE(?:\s+OR\s+ALTER)?|ALTER)\s+(?P<kind>PROCEDURE|PROC|VIEW)\b",
                           re.IGNORECASE)
 _LINE_COL = re.compile(r"\bLine (\d+), Col:")  # sqlglot's position, counted from the statement's first line
+_THROW = re.compile(r"\s*THROW\b", re.IGNORECASE)
 _INSERT_EXEC = re.compile(r"\s*INSERT\s+(?:INTO\s+)?[^\s(]+\s*(?:\([^)]*\)\s*)?EXEC(?:UTE)?\b", re.IGNORECASE)
 
 # A batch read before it runs: each statement with its tree, or the error it raises when its turn comes.
@@ -123,6 +124,9 @@ class Variables:
 
 def parse_statement(statement: Statement, offset: int) -> exp.Expression:
     """Parse one statement; its `?` markers are numbered after the `offset` before it."""
+    if _THROW.match(statement.text):
+        raise NotSupportedError(f"line {statement.line}: THROW is outside what sqlpredict runs; "
+                                f"{COMMAND_FIXES['RAISERROR']}")
     if _INSERT_EXEC.match(statement.text):
         raise NotSupportedError(f"line {statement.line}: INSERT ... EXEC is outside what sqlpredict runs; write "
                                 "the procedure's SELECT in the INSERT (INSERT INTO t SELECT ...), or have the "
@@ -208,6 +212,15 @@ def refusal(tree: exp.Expression, statement: Statement, first: bool = False) -> 
         return NotSupportedError(f"line {line}: {for_clause.sql('tsql')[:40]} is outside what sqlpredict runs "
                                  "(no JSON or XML documents); to join values into one string write "
                                  "STRING_AGG(col, ','), otherwise fetch the rows and build the document in Python")
+    kind = str(tree.args.get("kind") or "").upper() if isinstance(tree, (exp.Create, exp.Drop)) else ""
+    if kind == "DATABASE":
+        return NotSupportedError(f"line {line}: sqlpredict serves one database, the file the connection opened, so "
+                                 "CREATE and DROP DATABASE have nothing to do: remove them (connect to another file "
+                                 "for another database; USE and three-part names are accepted)")
+    if kind == "FUNCTION":
+        return NotSupportedError(f"line {line}: user-defined functions are outside what sqlpredict runs; write the "
+                                 "function's expression in the query, or an inline table-valued function's query "
+                                 "as a view or a CTE")
     index = index_refusal(tree)
     if index is not None:
         return NotSupportedError(f"line {line}: {index}")

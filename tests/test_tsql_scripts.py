@@ -2110,3 +2110,18 @@ def test_outer_apply_keeps_rows_the_applied_query_finds_nothing_for(loaded):
     rows = run(loaded, "SELECT f.Id, n.Note FROM dbo.Features f CROSS APPLY "
                        "(SELECT TOP 1 Note FROM dbo.Notes WHERE Notes.Id = f.Id ORDER BY Note) n ORDER BY f.Id")[-1]
     assert rows == [(1, "a"), (3, "c")]
+
+
+@pytest.mark.parametrize(("sql", "words"), [
+    ("CREATE DATABASE onnx", "serves one database"),
+    ("DROP DATABASE IF EXISTS onnx", "serves one database"),
+    ("CREATE FUNCTION dbo.f (@x FLOAT) RETURNS FLOAT AS BEGIN RETURN @x * 2 END", "user-defined functions"),
+    ("CREATE FUNCTION dbo.g (@x INT) RETURNS TABLE AS RETURN (SELECT @x AS a)", "as a view or a CTE"),
+    ("THROW 50001, 'no model', 1;", "THROW is outside"),
+])
+def test_statements_outside_what_sqlpredict_runs_say_so_and_their_batch_runs_nothing(con, sql, words):
+    """These gave DuckDB parser errors on SQL the user did not write, or 'Must declare @x'."""
+    with pytest.raises(sqlpredict.NotSupportedError, match=rf"line 2: .*{words}"):
+        run(con, "CREATE TABLE t (x INT)\n" + sql)
+    with pytest.raises(sqlpredict.ProgrammingError):
+        run(con, "SELECT x FROM t")
