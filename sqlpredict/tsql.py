@@ -200,8 +200,10 @@ def refusal(tree: exp.Expression, statement: Statement, first: bool = False) -> 
             return named
     for kind, name in UNSUPPORTED.items():
         if isinstance(tree, kind):
+            guard = ("; for IF OBJECT_ID('t') IS NOT NULL DROP TABLE t, write DROP TABLE IF EXISTS t"
+                     if name == "IF" else "")
             return NotSupportedError(f"line {line}: {name} is outside what sqlpredict runs "
-                                     "(no control flow); split the script or run that logic in Python")
+                                     f"(no control flow); split the script or run that logic in Python{guard}")
     if isinstance(tree, exp.Command) and _STRAY_GO.fullmatch(statement.text.strip()):
         return ProgrammingError(f"line {line}: Incorrect syntax near 'GO': GO ends a batch only on a line of "
                                 "its own, as sqlcmd and SSMS read it; put it on the next line")

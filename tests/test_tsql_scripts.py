@@ -2125,3 +2125,12 @@ def test_statements_outside_what_sqlpredict_runs_say_so_and_their_batch_runs_not
         run(con, "CREATE TABLE t (x INT)\n" + sql)
     with pytest.raises(sqlpredict.ProgrammingError):
         run(con, "SELECT x FROM t")
+
+
+def test_the_if_refusal_gives_the_drop_table_if_exists_fix_and_the_fix_runs(con):
+    run(con, "CREATE TABLE t (x INT)")
+    with pytest.raises(sqlpredict.NotSupportedError, match="write DROP TABLE IF EXISTS t"):
+        run(con, "IF OBJECT_ID('dbo.t') IS NOT NULL DROP TABLE dbo.t")
+    run(con, "DROP TABLE IF EXISTS dbo.t\nDROP TABLE IF EXISTS dbo.t")
+    with pytest.raises(sqlpredict.ProgrammingError):
+        run(con, "SELECT x FROM t")
