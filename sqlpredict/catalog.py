@@ -87,6 +87,20 @@ class Catalog:
         self._changed()
         return True
 
+    def column_defaults(self, table: exp.Table) -> list[tuple[str, str | None]]:
+        """(name, DEFAULT expression) of each column of DuckDB's table `table` (named as DuckDB names it), in
+        order; none for a table DuckDB does not hold. No query here fails: a failing one would abort a
+        transaction that holds writes."""
+        temporary = table.name.startswith("#")
+        schema = "temp" if temporary else table.db or "main"
+        exists = engine_calls.name_exists(self.con, schema, table.name)
+        if exists is None:  # the public way: a scan of every column of every table
+            return self.con.execute(_SELECT_COLUMN_DEFAULTS, [table.name, table.db or "main", temporary]).fetchall()
+        if not exists:
+            return []
+        return self.con.execute("SELECT name, dflt_value FROM pragma_table_info($1)",
+                                [table.sql(dialect="duckdb")]).fetchall()
+
     def engine_object(self, name: str) -> str | None:
         """"table" or "view" when DuckDB itself holds an object `name` that a stored view of that
         name would hide (one of the main schema, the connection's temporary ones included)."""
@@ -152,6 +166,14 @@ _SELECT_TABLE = exp.select("*").from_(exp.table_(TABLE, db="main")).sql(dialect=
 def _select_temp(name: str) -> str:
     return exp.select("*").from_(exp.table_(exp.to_identifier(name, quoted=True), db="main", catalog="temp")).sql(
         dialect=DuckDB)
+
+
+_SELECT_COLUMN_DEFAULTS = """
+SELECT column_name, column_default FROM duckdb_columns()
+WHERE lower(table_name) = lower($1) AND lower(schema_name) = lower($2)
+  AND database_name = CASE WHEN $3 THEN 'temp' ELSE current_database() END
+ORDER BY column_index
+"""
 
 
 def raise_exists(what: str, name: str) -> NoReturn:

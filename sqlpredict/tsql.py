@@ -20,6 +20,7 @@ from sqlglot.errors import ParseError, TokenError
 
 from .dialects import parse, to_duckdb
 from .errors import Error, NotSupportedError, ProgrammingError, parse_error_text
+from .planner import adapt_tsql
 from .procedures import Argument, Procedure, exec_arguments, is_create_procedure, match_arguments, parse_procedure
 from .script import STARTS, Batch, Statement, split_batches, split_statements, view_query
 from .tsql_casts import declared_length, sized
@@ -86,6 +87,8 @@ SYSTEM_VARIABLE_FIXES = {
 }
 
 
+# IDENTITY columns are numbered by sequences named so (see number_identities).
+IDENTITY_PREFIX = "__identity_"
 # Functions that read IDENTITY values, which sqlpredict does not keep; @@IDENTITY is refused the same way.
 IDENTITY_FUNCTIONS = {"SCOPE_IDENTITY", "IDENT_CURRENT"}
 _CREATE_HEAD = re.compile(r"\s*(?P<verb>CREATE(?:\s+OR\s+ALTER)?|ALTER)\s+(?P<kind>PROCEDURE|PROC|VIEW)\b",
@@ -348,6 +351,8 @@ class BatchRunner:
 
     def __init__(self, connection: Connection) -> None:
         self.connection = connection
+        # Column defaults of INSERT targets, read once per operation until a statement may change a table.
+        self._column_defaults: dict[str, list[tuple[str, str | None]]] = {}
 
     def run(self, operation: str, params: t.Sequence[t.Any]) -> list[ResultSet]:
         """Read the whole operation first, so a wrong number of `?` values is refused before anything runs."""
@@ -416,6 +421,10 @@ class BatchRunner:
         if isinstance(tree, exp.Alter) and len(pieces := alter_table_pieces(tree)) > 1:
             return self.run_together(pieces, params)
         identities = _take_identities(tree) if isinstance(tree, exp.Create) and tree.kind == "TABLE" else []
+        if not isinstance(tree, (exp.Insert, exp.Update, exp.Delete, exp.Merge, exp.Select)):
+            self._column_defaults.clear()  # a CREATE, ALTER or DROP may change a table's columns
+        if isinstance(tree, exp.Insert) and isinstance(tree.this, exp.Table):
+            self.skip_identity_columns(tree)
         if isinstance(tree, (exp.Insert, exp.Update, exp.Delete, exp.Merge)) and tree.args.get("returning"):
             output_as_returning(tree, statement.line)
         bind_variables(tree, variables, params, statement.line)
@@ -444,6 +453,21 @@ class BatchRunner:
         if own:
             con.run_tree(exp.Commit(), [])
 
+    def skip_identity_columns(self, insert: exp.Insert) -> None:
+        """INSERT INTO t VALUES (...) or SELECT without a column list: as in SQL Server, the values go to the
+        columns other than IDENTITY, which numbers itself."""
+        target = insert.this.copy()
+        adapt_tsql(target)  # dbo is main, #t keeps its #
+        key = target.sql(dialect="duckdb").lower()
+        if key not in self._column_defaults:
+            self._column_defaults[key] = self.connection.catalog.column_defaults(target)
+        columns = self._column_defaults[key]
+        numbered = f"nextval('{IDENTITY_PREFIX}"
+        names = [name for name, default in columns if not (default or "").startswith(numbered)]
+        if len(names) < len(columns):
+            insert.set("this", exp.Schema(this=insert.this, expressions=[exp.to_identifier(n, quoted=True)
+                                                                          for n in names]))
+
     def number_identities(self, tree: exp.Create, identities: list[tuple[str, int, int]]) -> None:
         """IDENTITY(seed, step): DuckDB numbers rows with a sequence as the column's DEFAULT.
 
@@ -454,7 +478,7 @@ class BatchRunner:
         table = schema.this
         temporary = any(isinstance(p, exp.TemporaryProperty) for p in tree.find_all(exp.TemporaryProperty))
         for column, start, step in identities:
-            name = f"__identity_{table.name}_{column}_{uuid.uuid4().hex[:8]}"
+            name = f"{IDENTITY_PREFIX}{table.name}_{column}_{uuid.uuid4().hex[:8]}"
             create = exp.Create(this=exp.Table(this=exp.to_identifier(name, quoted=True)), kind="SEQUENCE",
                                 properties=exp.Properties(expressions=[
                                     exp.SequenceProperties(start=exp.Literal.number(start),

@@ -2134,3 +2134,28 @@ def test_the_if_refusal_gives_the_drop_table_if_exists_fix_and_the_fix_runs(con)
     run(con, "DROP TABLE IF EXISTS dbo.t\nDROP TABLE IF EXISTS dbo.t")
     with pytest.raises(sqlpredict.ProgrammingError):
         run(con, "SELECT x FROM t")
+
+
+def test_insert_without_a_column_list_skips_the_identity_column(con):
+    """As in SQL Server, the values go to the other columns and IDENTITY numbers the rows: the Synapse
+    lab registers its model with `INSERT INTO [wwi_ml].[MLModel] SELECT Model, '...'`."""
+    run(con, MODELS_TABLE + "CREATE TABLE #t (id INT IDENTITY(10, 5), x INT)\nCREATE SCHEMA ml\nGO\n"
+             "CREATE TABLE ml.m (Id INT IDENTITY(1,1), Model VARBINARY(MAX), Description VARCHAR(100))")
+    run(con, "INSERT INTO models VALUES (?, 'linear')\nINSERT INTO dbo.models SELECT data, 'copy' FROM models\n"
+             "INSERT INTO [#t] VALUES (7), (8)\nINSERT ml.m SELECT data, 'lab' FROM models WHERE id = 1", [MODEL])
+    assert run(con, "SELECT id, description FROM models ORDER BY id")[-1] == [(1, "linear"), (2, "copy")]
+    assert run(con, "SELECT id, x FROM #t ORDER BY id")[-1] == [(10, 7), (15, 8)]
+    rows = run(con, "DECLARE @model VARBINARY(MAX) = (SELECT Model FROM ml.m WHERE Id = 1)\n" + SETUP + SCORE)[-1]
+    ids, scores = scored(rows)
+    assert ids == IDS
+    assert_scores(scores, F0, F1)
+
+
+def test_an_insert_into_a_missing_table_in_a_transaction_with_writes_keeps_them(con):
+    """Reading the target's columns must not fail: a failed query would abort the transaction."""
+    run(con, "CREATE TABLE t (id INT IDENTITY(1,1), x INT)")
+    con.commit()
+    run(con, "INSERT INTO t VALUES (1)")
+    with pytest.raises(sqlpredict.ProgrammingError, match="nosuch"):
+        run(con, "INSERT INTO nosuch VALUES (1)")
+    assert run(con, "SELECT id, x FROM t")[-1] == [(1, 1)]
