@@ -79,7 +79,7 @@ _DUCKDB_MAP: list[tuple[type[BaseException], type[Error]]] = [
 
 def from_duckdb(exc: BaseException) -> Error:
     """The PEP 249 class for a DuckDB error; the caller keeps it as __cause__."""
-    if isinstance(exc, duckdb.InvalidInputException) and _divides_by_zero(str(exc)):
+    if isinstance(exc, duckdb.InvalidInputException) and _is_bad_value(str(exc)):
         return DataError(str(exc))
     if "KeyboardInterrupt" in str(exc):  # Ctrl-C while DuckDB read an Arrow stream (PREDICT's DATA)
         return OperationalError(f"INTERRUPT Error: the statement was interrupted\n{exc}")
@@ -105,12 +105,13 @@ def from_duckdb_message(message: str) -> Error | None:
     cls = _DUCKDB_TYPES_BY_NAME.get(match["name"].lower()) if match else None
     if cls is None:
         return None
-    return DataError(message) if _divides_by_zero(message) else cls(message)
+    return DataError(message) if _is_bad_value(message) else cls(message)
 
 
-def _divides_by_zero(message: str) -> bool:
-    """PEP 249 names division by zero as a DataError; DuckDB files it as invalid input."""
-    return "Division by zero" in message
+def _is_bad_value(message: str) -> bool:
+    """PEP 249 names division by zero as a DataError, and so a value strptime cannot read (CONVERT with a
+    date style); DuckDB files both as invalid input."""
+    return "Division by zero" in message or "Could not parse string" in message
 
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")

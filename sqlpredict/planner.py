@@ -33,6 +33,7 @@ from .errors import DataError, Error, NotSupportedError, ProgrammingError, from_
 from .sessions import SessionCache
 from .stream import DEFAULT_BATCH_SIZE, PredictStream, StaticRelation
 from .tsql_casts import adapt_conversions
+from .tsql_dates import adapt_dates
 from .tsql_dml import adapt_dml_targets
 from .tsql_ddl import adapt_ddl
 from .tsql_numbers import adapt_integer_results, catalog_types
@@ -315,6 +316,7 @@ def adapt_tsql(statement: exp.Expression) -> bool:
             convert.replace(exp.Cast(this=convert.expression, to=convert.this))
     adapt_conversions(statement)
     adapt_strings(statement)
+    adapt_dates(statement)
     for func in list(statement.find_all(exp.Anonymous)):
         if func.name.upper() == "DATALENGTH" and len(func.expressions) == 1:
             func.replace(exp.func("octet_length", exp.cast(func.expressions[0], "BLOB")))

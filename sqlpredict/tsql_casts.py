@@ -6,11 +6,16 @@
   keeps n in the type's meta for this module.
 - `CONVERT(VARBINARY(MAX), '0x0A0B0C', 1)` reads hex digits after `0x` (style 2: without it);
   DuckDB's CAST would give the bytes of the text.
+- `CONVERT(DATETIME, '31/12/2024', 103)` reads the text in the style's layout and raises on
+  text that does not fit it; a date or time value is converted as CAST converts it, since SQL
+  Server reads the style only from text. sqlglot gives DuckDB a TRY_CAST that ignores the
+  style, so the day came out NULL.
 """
 
 from __future__ import annotations
 
 from sqlglot import exp
+from sqlglot.dialects.tsql import TSQL as _TSQL
 
 LENGTH = "tsql_length"  # meta key: the n of a T-SQL VARCHAR(n) read as VARCHAR
 
@@ -43,6 +48,7 @@ def adapt_conversions(statement: exp.Expression) -> None:
     """Give every CAST and CONVERT in a T-SQL statement its T-SQL result."""
     for convert in list(statement.find_all(exp.Convert)):
         _hex_style(convert)
+        _date_style(convert)
     for node in list(statement.find_all(exp.Cast, exp.Convert)):
         _cut_to_length(node)
 
@@ -76,3 +82,27 @@ def _hex_style(convert: exp.Convert) -> None:
         value = exp.Case(ifs=[exp.If(this=exp.or_(prefixed, exp.Is(this=text.copy(), expression=exp.null())),
                                      true=digits)], default=refused)
     convert.replace(exp.Try(this=value) if safe else value)
+
+
+_DATE_TYPES = {exp.DataType.Type.DATE, exp.DataType.Type.DATETIME, exp.DataType.Type.DATETIME2,
+               exp.DataType.Type.TIMESTAMP, exp.DataType.Type.TIMESTAMP_NS, exp.DataType.Type.SMALLDATETIME}
+# Styles whose layout is ISO 8601 (yyyy-mm-dd[ hh:mi:ss[.fff]], with T): DuckDB's CAST reads them all.
+_ISO_STYLES = {"20", "21", "23", "120", "121", "126", "127"}
+
+
+def _date_style(convert: exp.Convert) -> None:
+    """CONVERT(<date or time type>, x, style): text in the style's layout (strptime), or x as CAST gives it."""
+    style, to = convert.args.get("style"), convert.this
+    if not (isinstance(to, exp.DataType) and to.this in _DATE_TYPES and isinstance(style, exp.Literal)):
+        return
+    layout = None if style.name in _ISO_STYLES else _TSQL.CONVERT_FORMAT_MAPPING.get(style.name)
+    value = convert.expression
+    cast = exp.Cast(this=value.copy(), to=to.copy())
+    if layout is not None:
+        text = exp.Cast(this=value.copy(), to=exp.DataType.build("VARCHAR"))
+        parsed = exp.Cast(this=exp.Anonymous(this="strptime", expressions=[text, exp.Literal.string(layout)]),
+                          to=to.copy())
+        is_text = exp.EQ(this=exp.Anonymous(this="typeof", expressions=[value.copy()]),
+                         expression=exp.Literal.string("VARCHAR"))
+        cast = exp.Case(ifs=[exp.If(this=is_text, true=parsed)], default=cast)
+    convert.replace(exp.Try(this=cast) if convert.args.get("safe") else cast)

@@ -2159,3 +2159,66 @@ def test_an_insert_into_a_missing_table_in_a_transaction_with_writes_keeps_them(
     with pytest.raises(sqlpredict.ProgrammingError, match="nosuch"):
         run(con, "INSERT INTO nosuch VALUES (1)")
     assert run(con, "SELECT id, x FROM t")[-1] == [(1, 1)]
+
+
+# ------------------------------------------------------------------ dates
+
+
+def _sql_server_weekday(day: dt.date) -> int:
+    return day.isoweekday() % 7 + 1  # DATEFIRST 7: Sunday 1 ... Saturday 7
+
+
+def _sql_server_week(day: dt.date) -> int:
+    """Week 1 holds January 1st; a week starts on Sunday: count the Sundays after January 1st up to day."""
+    first = dt.date(day.year, 1, 1)
+    return 1 + sum(1 for n in range(1, (day - first).days + 1) if (first + dt.timedelta(n)).isoweekday() == 7)
+
+
+_SHARED_CON = None
+
+
+@settings(max_examples=60, deadline=None)
+@given(day=st.dates(min_value=dt.date(1900, 1, 1), max_value=dt.date(2100, 12, 31)))
+def test_datepart_weekday_and_week_count_as_sql_server_does(day):
+    global _SHARED_CON
+    _SHARED_CON = _SHARED_CON or sqlpredict.connect()
+    rows = run(_SHARED_CON, "DECLARE @d DATETIME = ?\nSELECT DATEPART(weekday, @d), DATEPART(dw, @d), "
+                            "DATEPART(week, @d), DATEPART(wk, @d), DATEPART(iso_week, @d)", [day])[-1]
+    assert rows == [(_sql_server_weekday(day), _sql_server_weekday(day), _sql_server_week(day),
+                     _sql_server_week(day), day.isocalendar()[1])]
+
+
+def test_datepart_of_a_string_literal_and_known_days(con):
+    rows = run(con, "SELECT DATEPART(weekday, '2024-03-17'), DATEPART(week, '2024-01-07'), "
+                    "DATEPART(week, '2024-12-31'), DATEPART(month, '2024-03-17')")[-1]
+    assert rows == [(1, 2, 53, 3)]
+
+
+@pytest.mark.parametrize(("text", "style"), [("31/12/2024", 103), ("12/31/2024", 101), ("31.12.2024", 104),
+                                             ("31-12-2024", 105), ("2024/12/31", 111), ("20241231", 112),
+                                             ("2024-12-31 00:00:00", 120), ("2024-12-31T00:00:00.000", 126)])
+def test_convert_text_to_datetime_reads_the_styles_layout(con, text, style):
+    """sqlglot gave DuckDB TRY_CAST(text AS TIMESTAMP), which ignored the style: the day came out NULL."""
+    rows = run(con, f"SELECT CONVERT(DATETIME, '{text}', {style}), CONVERT(DATE, '{text}', {style})")[-1]
+    assert rows == [(dt.datetime(2024, 12, 31), dt.date(2024, 12, 31))]
+
+
+def test_convert_with_a_style_raises_on_text_that_does_not_fit_it_and_try_convert_gives_null(con):
+    with pytest.raises(sqlpredict.DataError):
+        run(con, "SELECT CONVERT(DATETIME, '2024-12-31', 103)")
+    assert run(con, "SELECT TRY_CONVERT(DATETIME, '2024-12-31', 103)")[-1] == [(None,)]
+
+
+def test_convert_of_a_date_value_ignores_the_style_as_sql_server_does(con):
+    run(con, "CREATE TABLE d (x DATE)\nINSERT INTO d VALUES ('2024-12-31')")
+    assert run(con, "SELECT CONVERT(DATETIME, x, 103) FROM d")[-1] == [(dt.datetime(2024, 12, 31),)]
+
+
+def test_utc_now_choose_and_sysdatetimeoffset(con):
+    rows = run(con, "SELECT GETUTCDATE(), SYSUTCDATETIME(), SYSDATETIMEOFFSET(), CHOOSE(2, 'a', 'b', 'c'), "
+                    "CHOOSE(4, 'a', 'b', 'c')")[-1]
+    utc = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    assert abs(rows[0][0] - utc) < dt.timedelta(minutes=1) and rows[0][0].tzinfo is None
+    assert abs(rows[0][1] - utc) < dt.timedelta(minutes=1)
+    assert abs(rows[0][2] - dt.datetime.now(dt.timezone.utc)) < dt.timedelta(minutes=1)
+    assert rows[0][3:] == ("b", None)
