@@ -252,6 +252,11 @@ def refusal(tree: exp.Expression, statement: Statement, first: bool = False) -> 
                 return NotSupportedError(f"line {line}: SET ROWCOUNT other than 0 would stop every later statement "
                                          "after that many rows, which sqlpredict does not do; write TOP (n) in "
                                          "the statement instead")
+            if option == "DATEFIRST" and not (isinstance(assignment, exp.EQ) and assignment.expression.name == "7"):
+                return NotSupportedError(f"line {line}: SET DATEFIRST other than 7 (Sunday, us_english's default) is "
+                                         "not supported: DATEPART(weekday) and DATEPART(week) count from Sunday; "
+                                         "shift the weekday in the query, e.g. (DATEPART(weekday, d) + 5) % 7 + 1 "
+                                         "for Monday = 1")
     function = next((f for f in tree.find_all(exp.Anonymous) if f.name.upper() in IDENTITY_FUNCTIONS), None)
     if function is not None:
         return NotSupportedError(f"line {line}: {function.name.upper()}() is outside what sqlpredict runs; "

@@ -2222,3 +2222,11 @@ def test_utc_now_choose_and_sysdatetimeoffset(con):
     assert abs(rows[0][1] - utc) < dt.timedelta(minutes=1)
     assert abs(rows[0][2] - dt.datetime.now(dt.timezone.utc)) < dt.timedelta(minutes=1)
     assert rows[0][3:] == ("b", None)
+
+
+def test_set_datefirst_other_than_sunday_is_refused_not_ignored(con):
+    """Accepted and ignored, it would make DATEPART(weekday) silently count from the wrong day."""
+    run(con, "SET DATEFIRST 7")
+    with pytest.raises(sqlpredict.NotSupportedError, match=r"DATEFIRST other than 7.*\+ 5\) % 7 \+ 1"):
+        run(con, "SET DATEFIRST 1")
+    assert run(con, "SELECT (DATEPART(weekday, '2024-03-18') + 5) % 7 + 1")[-1] == [(1,)]  # the fix: Monday 1
