@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import re
 import typing as t
 
 from sqlglot import exp
@@ -68,6 +69,16 @@ class PredictParserMixin:
             return self._parse_predict(joins=bool(kwargs.get("joins")))
         return super()._parse_table(*args, **kwargs)  # type: ignore[misc]
 
+    def _parse_hex_model(self) -> exp.Expression | None:
+        """`MODEL = 0x4F4E...` in DuckDB SQL, whose tokenizer reads it as the number 0 and a name `x4F4E...`."""
+        p = t.cast(t.Any, self)
+        zero, name = p._curr, p._next
+        if zero is None or name is None or zero.token_type != TokenType.NUMBER or zero.text != "0" \
+                or name.start != zero.end + 1 or not re.fullmatch(r"[xX][0-9a-fA-F]*", name.text):
+            return None
+        p._advance(2)
+        return exp.HexString(this=name.text[1:])
+
     def _parse_predict(self, joins: bool) -> PredictSource:
         p = t.cast(t.Any, self)
         start = p._curr
@@ -92,7 +103,7 @@ class PredictParserMixin:
             if not p._match(TokenType.EQ):
                 p.raise_error(f"PREDICT: expected '=' after {key}")
             if key == "MODEL":
-                args["model"] = p._parse_bitwise()
+                args["model"] = self._parse_hex_model() or p._parse_bitwise()
                 if args["model"] is None:
                     p.raise_error("PREDICT: MODEL = needs a value (@variable, ?, (SELECT ...) or 0x...)")
             elif key == "DATA":

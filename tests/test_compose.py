@@ -665,3 +665,19 @@ def test_data_columns_of_types_standard_arrow_changes_pass_through_unchanged(aut
     assert cur.fetchall() == [(340282366920938463463374607431768211455,)]
     # DuckDB's lossless Arrow was set for DATA's session only: this connection's results are as before
     assert cur.execute("SELECT g FROM x ORDER BY f0").fetchall() == [p[3:4] for p in plain]
+
+
+@pytest.mark.parametrize("dialect", ["duckdb", "tsql"])
+def test_a_hex_literal_model_in_both_dialects(dialect):
+    """Spec 1: MODEL may be a hex literal, and the DuckDB dialect takes the same clause. DuckDB's tokenizer
+    reads 0x0809... as the number 0 and a name, and the clause was refused with 'DATA is missing'."""
+    con = sqlpredict.connect(dialect=dialect, autocommit=True)
+    cur = con.cursor()
+    cur.execute("CREATE TABLE t (f0 REAL, f1 REAL)")
+    cur.execute("INSERT INTO t VALUES (1.5, 2), (-1, 0.25)")
+    query = "SELECT p.score FROM PREDICT(MODEL = {}, DATA = t AS d) WITH (score REAL) AS p ORDER BY d.f0"
+    by_hex = cur.execute(query.format("0x" + MODEL.hex().upper())).fetchall()
+    expected = run_direct(MODEL, {"f0": np.array([[-1], [1.5]], np.float32),
+                                  "f1": np.array([[0.25], [2]], np.float32)})[0].reshape(-1)
+    np.testing.assert_array_equal(np.array([r[0] for r in by_hex], np.float32), expected)
+    assert cur.execute(query.format("?"), [MODEL]).fetchall() == by_hex
