@@ -182,8 +182,14 @@ def _check_input_type(info: TensorInfo, column: str, col_type: SqlType, dtype: n
                                f"row: write CAST(list_extract({col}, 1) AS {cast_target(dtype, None, dialect)}) "
                                f"AS {col} in DATA, or the element the model was trained on")
     if src is None and dtype != np.dtype(object) and _is_temporal(col_type.elem):
-        raise ProgrammingError(f"{head}; {_temporal_fix(column, dtype, width, dialect)}")
+        raise ProgrammingError(f"{head}; {_temporal_fix(column, dtype, width, dialect, col_type.elem)}")
+    if src is None and dtype != np.dtype(object) and col_type.elem in _NO_NUMBER:
+        raise ProgrammingError(f"{head}; no CAST turns a {sql_name(col_type.name, dialect)} into a number, so "
+                               "DATA must give the model the number it was trained on, computed from other columns")
     raise ProgrammingError(f"{head}; {fix}")
+
+
+_NO_NUMBER = {"UUID", "BLOB", "BIT", "MAP", "STRUCT", "UNION"}  # types no CAST makes a number of
 
 
 def _array_fix(column: str, dtype: np.dtype, width: int, dialect: str) -> str:
@@ -197,7 +203,7 @@ def _is_temporal(elem: str) -> bool:
     return elem.startswith(("DATE", "TIME", "INTERVAL"))
 
 
-def _temporal_fix(column: str, dtype: np.dtype, width: int | None, dialect: str) -> str:
+def _temporal_fix(column: str, dtype: np.dtype, width: int | None, dialect: str, elem: str) -> str:
     """The fix for a date/time column feeding a number: SQL has no CAST from one to the other.
 
     Suggesting CAST(d AS REAL) would be a fix that always fails ("Unimplemented
@@ -205,7 +211,15 @@ def _temporal_fix(column: str, dtype: np.dtype, width: int | None, dialect: str)
     """
     col = _ident(column, dialect)
     target = cast_target(dtype, width, dialect)
-    if dtype.itemsize >= 4:
+    if elem.startswith("TIME") and not elem.startswith("TIMESTAMP"):  # a time of day: no date to count from
+        if dtype.itemsize >= 4:
+            example = (f"DATEPART(hour, {col}) * 3600 + DATEPART(minute, {col}) * 60 + DATEPART(second, {col})"
+                       if dialect == "tsql" else f"epoch({col})")
+            meaning = "seconds since midnight"
+        else:
+            example = f"DATEPART(hour, {col})" if dialect == "tsql" else f"hour({col})"
+            meaning = "the hour, 0 to 23"
+    elif dtype.itemsize >= 4:
         example = f"DATEDIFF(second, '1970-01-01', {col})" if dialect == "tsql" else f"epoch({col})"
         meaning = "seconds since 1970"
     else:  # seconds since 1970 overflow a 1- or 2-byte input: a small number, the month, is the example

@@ -623,3 +623,15 @@ def test_an_error_in_data_has_its_class_in_any_batch(bad_row):
         con.execute("SELECT count(p.y) FROM PREDICT(MODEL = ?, DATA = (SELECT id, CAST(x AS REAL) AS x FROM s) "
                     "AS d) WITH (y REAL) AS p", [IDENTITY]).fetchall()
     con.close()
+
+
+@pytest.mark.parametrize(("dialect", "column"), [("tsql", "x UNIQUEIDENTIFIER"), ("duckdb", "x UUID"),
+                                                 ("duckdb", "x BLOB")])
+def test_a_column_no_cast_makes_a_number_of_gets_no_cast_fix(dialect, column):
+    """`write CAST(x AS REAL)` was suggested for a UUID, and fails as written (no such CAST)."""
+    con = sqlpredict.connect(dialect=dialect, autocommit=True)
+    con.execute(f"CREATE TABLE t (id INT, {column})")
+    message = fails(con, sqlpredict.ProgrammingError,
+                    "SELECT p.y FROM PREDICT(MODEL = ?, DATA = t AS d) WITH (y REAL) AS p", [IDENTITY])
+    assert message.startswith("PREDICT: input 'x' expects ")
+    assert "no CAST turns a" in message and "into a number" in message and "CAST(x AS" not in message

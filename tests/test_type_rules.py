@@ -66,12 +66,12 @@ SPEC_ALLOWED = SPEC_WIDENINGS | {(e, e) for e in ONNX_ELEMS}
 TSQL_COLUMNS = {
     "REAL": "float", "FLOAT": "double", "INT": "int32", "BIGINT": "int64", "SMALLINT": "int16",
     "TINYINT": "uint8", "INT1": "int8", "BIT": "bool", "VARCHAR(40)": "string", "NVARCHAR(40)": "string",
-    "NUMERIC(10,2)": None, "DATE": None, "DATETIME2(7)": None,
+    "NUMERIC(10,2)": None, "DATE": None, "DATETIME2(7)": None, "TIME": None,
 }
 DUCKDB_COLUMNS = {
     "FLOAT": "float", "REAL": "float", "DOUBLE": "double", "INTEGER": "int32", "BIGINT": "int64",
     "SMALLINT": "int16", "UTINYINT": "uint8", "TINYINT": "int8", "BOOLEAN": "bool", "VARCHAR": "string",
-    "DECIMAL(10,2)": None, "DATE": None, "TIMESTAMP": None,
+    "DECIMAL(10,2)": None, "DATE": None, "TIMESTAMP": None, "TIME": None,
     # Wider unsigned types are not in the spec's table; they follow its principle:
     # they bind where every value converts exactly.
     "USMALLINT": "uint16", "UINTEGER": "uint32", "UBIGINT": "uint64",
@@ -202,7 +202,7 @@ class Table:
 # dates and times (which no CAST turns into a number) an expression over it.
 _FIX = re.compile(r"write (?P<fix>CAST\((?P<expr>.+) AS (?P<type>[A-Za-z0-9_]+(?:\([A-Za-z0-9_, ]+\))?"
                   r"(?:\[\d+\])?)\) AS (?P<col>\[[^\]]+\]|\"[^\"]+\"|\w+)) in DATA")
-_TEMPORAL = ("DATE", "DATETIME2(7)", "TIMESTAMP")
+_TEMPORAL = ("DATE", "DATETIME2(7)", "TIMESTAMP", "TIME")
 
 
 def numpy_convert(values: list, src: str, dst: str) -> list:
@@ -262,6 +262,8 @@ def value_strategy(src: str | None, sql_type: str) -> st.SearchStrategy:
                            allow_infinity=False)
     if upper == "DATE":
         return st.dates(dt.date(1, 1, 1), dt.date(9999, 12, 31))
+    if upper == "TIME":
+        return st.times()
     return st.datetimes(dt.datetime(1900, 1, 1), dt.datetime(2200, 1, 1))
 
 
@@ -283,6 +285,8 @@ def boundary_values(src: str | None, sql_type: str) -> list:
         return [decimal.Decimal("0.10"), decimal.Decimal("-12345.67"), None]
     if upper == "DATE":
         return [dt.date(2024, 2, 29), None]
+    if upper == "TIME":
+        return [dt.time(12, 30, 1, 250000), dt.time(23, 59, 59), None]
     return [dt.datetime(2024, 2, 29, 12, 30, 1, 250000), None]
 
 
