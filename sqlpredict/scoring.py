@@ -106,9 +106,17 @@ def _check_declared_cast(out: OutputBinding) -> None:
     Checked once, before any row is scored, by casting a zero of the output's
     type: DuckDB reports a missing cast only when it meets a non-NULL value.
     """
-    if out.declared_type is None or out.dtype == np.dtype(object):
+    if out.declared_type is None:
         return
-    if _duckdb_type(out.declared_type)[0] == "BIT":
+    try:
+        known = _duckdb_type(out.declared_type)[0]
+    except duckdb.CatalogException as exc:
+        raise ProgrammingError(
+            f"PREDICT: WITH declares {out.name} as {out.declared_type}, which is not a SQL type; declare the "
+            f"output's own type, e.g. {out.name} {sql_name(out.natural_type, out.dialect)}") from exc
+    if out.dtype == np.dtype(object):
+        return
+    if known == "BIT":
         # DuckDB's bit string reaches the statement as the BLOB of its internal form, through Arrow
         raise ProgrammingError(
             f"PREDICT: WITH declares {out.name} as a bit string (DuckDB's BIT), which no model output fills; "

@@ -60,7 +60,8 @@ TSQL_NAMES: dict[str, str] = {
     "BOOLEAN": "bit",
     "VARCHAR": "varchar",
     "BLOB": "varbinary",
-    "TIMESTAMP": "datetime2",
+    "TIMESTAMP": "datetime",  # DATETIME, SMALLDATETIME and DATETIME2(0) to (6)
+    "TIMESTAMP_NS": "datetime2",  # DATETIME2, DATETIME2(7)
     "DATE": "date",
     "TIME": "time",
     "UUID": "uniqueidentifier",

@@ -635,3 +635,17 @@ def test_a_column_no_cast_makes_a_number_of_gets_no_cast_fix(dialect, column):
                     "SELECT p.y FROM PREDICT(MODEL = ?, DATA = t AS d) WITH (y REAL) AS p", [IDENTITY])
     assert message.startswith("PREDICT: input 'x' expects ")
     assert "no CAST turns a" in message and "into a number" in message and "CAST(x AS" not in message
+
+
+@pytest.mark.parametrize("dialect", ["tsql", "duckdb"])
+def test_a_with_type_that_does_not_exist_is_a_predict_error_that_names_the_output(dialect):
+    """It was DuckDB's 'Catalog Error: Type with name NOTATYPE does not exist! Did you mean ...'."""
+    con = sqlpredict.connect(dialect=dialect, autocommit=True)
+    con.execute("CREATE TABLE t (id INT, x REAL)")
+    message = fails(con, sqlpredict.ProgrammingError,
+                    "SELECT p.y FROM PREDICT(MODEL = ?, DATA = t AS d) WITH (y NOTATYPE) AS p", [IDENTITY])
+    assert message.startswith("PREDICT: WITH declares y as NOTATYPE, which is not a SQL type")
+    fix = message.rsplit("e.g. ", 1)[1]
+    con.execute("INSERT INTO t VALUES (1, 2.5)")
+    assert con.execute(f"SELECT p.y FROM PREDICT(MODEL = ?, DATA = t AS d) WITH ({fix}) AS p",
+                       [IDENTITY]).fetchall() == [(2.5,)]
