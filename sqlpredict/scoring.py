@@ -8,6 +8,7 @@ applied with DuckDB's own CAST, so overflow behaves as SQL says it does.
 from __future__ import annotations
 
 import functools
+import re
 
 import duckdb
 import numpy as np
@@ -315,11 +316,24 @@ def _cast(arr: pa.Array, out: OutputBinding, typ: pa.DataType) -> pa.Array:
     con = scratch.cursor()
     declared = out.declared_type or parse_sql_type(str(typ)).name
     relation = con.from_arrow(pa.table({"v": arr}))
+    value = "v"
+    if out.dtype is not None and out.dtype.kind == "f" and _is_wide_decimal(declared):
+        # DuckDB's CAST of a float to a NUMERIC wider than 18 digits adds digits the float does not have
+        # (100.5 as 100.49999999999999475712); the float's shortest decimal text has none (tsql_numbers).
+        value = "CAST(CAST(v AS DOUBLE) AS VARCHAR)"
     try:
-        table = relation.project(f"CAST(v AS {declared}) AS v").to_arrow_table()
+        table = relation.project(f"CAST({value} AS {declared}) AS v").to_arrow_table()
     except (duckdb.ConversionException, duckdb.OutOfRangeException) as exc:
         raise _overflow(relation, out, declared) from exc
     return table.column("v").combine_chunks()
+
+
+_DECIMAL_PRECISION = re.compile(r"^\s*(?:DECIMAL|NUMERIC)\s*\(\s*(\d+)", re.IGNORECASE)
+
+
+def _is_wide_decimal(sql_type: str) -> bool:
+    match = _DECIMAL_PRECISION.match(sql_type)
+    return match is not None and int(match[1]) > 18
 
 
 def _overflow(relation: duckdb.DuckDBPyRelation, out: OutputBinding, declared: str) -> DataError:

@@ -1,11 +1,13 @@
-"""T-SQL's integer results where DuckDB's differ: CAST to an integer type, and AVG of integers.
+"""T-SQL's numeric results where DuckDB's differ: CASTs to integer and wide NUMERIC types, and AVG of integers.
 
 SQL Server truncates a decimal or float value CAST or CONVERTed to an integer type
 (`CAST(10.6496 AS INT)` is 10, `CAST(-3.5 AS INT)` is -3) where DuckDB rounds, and AVG of an
-integer column is an integer, its fraction truncated, where DuckDB's is a DOUBLE. Both depend
-on the operand's type, which the SQL text alone does not tell for a column: sqlglot's
-annotate_types works it out from the column types DuckDB's catalog gives for the statement's
-tables. Where it cannot (an operand of unknown type), DuckDB's own result stands.
+integer column is an integer, its fraction truncated, where DuckDB's is a DOUBLE. A float CAST
+to a NUMERIC wider than 18 digits gets digits the float does not have in DuckDB (107 becomes
+107.00000000000001048576); it goes through the float's shortest decimal text instead (see
+`exact_decimal`). All depend on the operand's type, which the SQL text alone does not tell for a
+column: sqlglot's annotate_types works it out from the column types DuckDB's catalog gives for
+the statement's tables. Where it cannot (an operand of unknown type), DuckDB's own result stands.
 """
 
 from __future__ import annotations
@@ -43,9 +45,14 @@ def adapt_integer_results(statement: exp.Expression, column_types: ColumnTypes) 
              and not isinstance(c.this, exp.Trunc)]
     averages = [a for a in statement.find_all(exp.Avg)  # FILTER and PIVOT take one aggregate call
                 if not isinstance(a.parent, exp.Filter) and a.find_ancestor(exp.Pivot) is None]
-    if not casts and not averages:
+    wide = [c for c in statement.find_all(exp.Cast) if is_wide_decimal(c.to) and not c.meta_get(_EXACT)]
+    if not casts and not averages and not wide:
         return
-    types = _operand_types(statement, [*casts, *averages], column_types)
+    types = _operand_types(statement, [*casts, *averages, *wide], column_types)
+    for number, cast in enumerate(wide, start=len(casts) + len(averages)):
+        operand = types.get(number)
+        if operand is not None and operand.is_type(T.FLOAT, T.DOUBLE):
+            cast.replace(exact_decimal(cast.this, cast.to))
     for number, cast in enumerate(casts):
         operand = types.get(number)
         if operand is not None and operand.is_type(*exp.DataType.REAL_TYPES):
@@ -54,6 +61,28 @@ def adapt_integer_results(statement: exp.Expression, column_types: ColumnTypes) 
         operand = types.get(number)
         if operand is not None and operand.this in _AVERAGED_AS_INTEGERS:
             _integer_average(average, "BIGINT" if operand.this in (T.BIGINT, T.UINT) else "INT")
+
+
+_EXACT = "tsql_exact_decimal"  # meta: a CAST exact_decimal made (a second pass leaves it)
+
+
+def is_wide_decimal(dtype: exp.Expression) -> bool:
+    """NUMERIC(p, s) with p > 18: DuckDB's CAST of a float to it is inexact (a 128-bit multiplication)."""
+    if not (isinstance(dtype, exp.DataType) and dtype.this == T.DECIMAL and dtype.expressions):
+        return False
+    precision = dtype.expressions[0]
+    text = precision.name if isinstance(precision, (exp.Literal, exp.DataTypeParam)) else ""
+    return text.isdigit() and int(text) > 18
+
+
+def exact_decimal(value: exp.Expression, dtype: exp.DataType) -> exp.Cast:
+    """CAST(float AS NUMERIC(p, s)) through the float's shortest decimal text (17 significant digits at most),
+    so 107 is 107.000... and 100.5 is 100.500..., as in SQL Server."""
+    text = exp.Cast(this=exp.Cast(this=value.copy(), to=exp.DataType.build("DOUBLE")),
+                    to=exp.DataType.build("VARCHAR"))
+    cast = exp.Cast(this=text, to=dtype.copy())
+    cast.meta[_EXACT] = True
+    return cast
 
 
 def _operand_types(statement: exp.Expression, nodes: list[exp.Expression],

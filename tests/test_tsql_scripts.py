@@ -1505,21 +1505,34 @@ def test_convert_that_fails_is_an_error_not_null(loaded):
     assert_scores(scored(rows)[1], F0, F1)
 
 
-@pytest.mark.xfail(strict=True, reason="NUMERIC(25,17) output of a float32 gets digits the value does not have: "
-                   "261.07501220703125 (exact float32) comes out 261.07501220703125504 (DuckDB's DOUBLE->DECIMAL "
-                   "cast is inexact at scale 17)")
-def test_numeric_output_is_the_exact_float32_value():
+@pytest.mark.parametrize(("value", "numeric"), [(261.07501220703125, "NUMERIC(25,17)"), (100.5, "NUMERIC(25,20)"),
+                                              (107.0, "NUMERIC(25,20)"), (-0.1, "NUMERIC(38,17)")])
+def test_numeric_output_has_the_floats_digits_and_no_others(value, numeric):
+    """DuckDB's CAST of a float to a NUMERIC wider than 18 digits added digits: 261.07501220703125 came out
+    261.07501220703125504 and 100.5 as 100.49999999999999475712. The output's shortest decimal text
+    (what Python's repr gives) has the float's digits, at most 17 significant ones."""
     model = linear(("f0", "f1"), weights=(1.0, 0.0), bias=0.0)
     con = sqlpredict.connect()
-    rows = run(con, """
+    rows = run(con, f"""
 CREATE TABLE [t] ([f0] REAL, [f1] REAL)
-INSERT INTO [t] VALUES (261.07501220703125, 0)
+INSERT INTO [t] VALUES ({value!r}, 0)
 DECLARE @model VARBINARY(MAX) = ?
-SELECT p.[score] FROM PREDICT(MODEL = @model, DATA = [t] AS d) WITH ([score] NUMERIC(25,17)) AS p
+SELECT p.[score] FROM PREDICT(MODEL = @model, DATA = [t] AS d) WITH ([score] {numeric}) AS p
 """, [model])[0]
     con.close()
-    expected = direct([261.07501220703125], [0.0], model)
-    assert rows[0][0] == decimal.Decimal(float(expected[0])).quantize(decimal.Decimal(1).scaleb(-17))
+    expected = float(direct([value], [0.0], model)[0])  # float32, as a double: its exact value
+    scale = int(numeric.rstrip(")").split(",")[1])
+    assert rows[0][0] == decimal.Decimal(repr(expected)).quantize(decimal.Decimal(1).scaleb(-scale))
+
+
+def test_a_float_cast_to_a_wide_numeric_has_the_floats_digits(con):
+    """The same rule in T-SQL CASTs and CONVERTs, for float and real operands, whose type the tables tell."""
+    run(con, "CREATE TABLE f (r REAL, d FLOAT)\nINSERT INTO f VALUES (107, 100.5)")
+    rows = run(con, "DECLARE @w REAL = 107\nSELECT CAST(@w AS NUMERIC(25,20)), CAST(r AS NUMERIC(25,20)), "
+                    "CONVERT(NUMERIC(38,20), d), CAST(CAST(100.5 AS FLOAT) AS NUMERIC(25,20)) FROM f")[-1]
+    assert rows == [(decimal.Decimal("107"), decimal.Decimal("107"), decimal.Decimal("100.5"),
+                     decimal.Decimal("100.5"))]
+    assert all(str(v).endswith("0" * 19) for v in rows[0])  # scale 20 kept, no stray digits
 
 
 NO_PANDAS_DATETIME2 = r'''
