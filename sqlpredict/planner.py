@@ -181,6 +181,10 @@ def prepare(statement: exp.Expression, ctx: PlanContext) -> PreparedStatement:
     """Plan every PREDICT in a statement, innermost first; the tree is changed in place (callers own it)."""
     if ctx.dialect == "tsql":  # the connection has already adapted the T-SQL (adapt_tsql), views' bodies too
         check_bulk_files(statement)
+    if statement.find(exp.Predict) is not None:  # PREDICT(...) where a value goes: sqlglot reads BigQuery's
+        raise ProgrammingError("PREDICT: PREDICT is a table source, not a function: write it in FROM, as in "
+                               "SELECT d.*, p.score FROM PREDICT(MODEL = @model, DATA = t AS d) WITH (score FLOAT) "
+                               "AS p")
     streams: list[PredictStream | StaticRelation] = []
     try:
         for table in list(statement.find_all(exp.Table)):

@@ -649,3 +649,12 @@ def test_a_with_type_that_does_not_exist_is_a_predict_error_that_names_the_outpu
     con.execute("INSERT INTO t VALUES (1, 2.5)")
     assert con.execute(f"SELECT p.y FROM PREDICT(MODEL = ?, DATA = t AS d) WITH ({fix}) AS p",
                        [IDENTITY]).fetchall() == [(2.5,)]
+
+
+@pytest.mark.parametrize("dialect", ["tsql", "duckdb"])
+def test_predict_written_where_a_value_goes_says_it_is_a_table_source(dialect):
+    """It was DuckDB's parser error on `PREDICT(MODEL MODEL = $1, ...)`, text the user did not write."""
+    con = sqlpredict.connect(dialect=dialect, autocommit=True)
+    con.execute("CREATE TABLE t (id INT, x REAL)")
+    message = fails(con, sqlpredict.ProgrammingError, "SELECT PREDICT(MODEL = ?, DATA = t) AS y FROM t", [IDENTITY])
+    assert message.startswith("PREDICT: PREDICT is a table source") and "FROM PREDICT(" in message
