@@ -19,7 +19,7 @@ from sqlglot import exp
 from sqlglot.errors import ParseError, TokenError
 
 from .dialects import parse, to_duckdb
-from .errors import Error, NotSupportedError, ProgrammingError, parse_error_text
+from .errors import DataError, Error, NotSupportedError, ProgrammingError, parse_error_text
 from .planner import adapt_tsql
 from .procedures import Argument, Procedure, exec_arguments, is_create_procedure, match_arguments, parse_procedure
 from .script import STARTS, Batch, Statement, split_batches, split_statements, view_query
@@ -606,8 +606,13 @@ class BatchRunner:
         if len(args) != 1 or (args[0].name and args[0].name.lower() != "model"):
             raise ProgrammingError(f"line {statement.line}: EXEC sp_describe_model @model = <model bytes>")
         blob = self.evaluate(args[0].value, Variable("BLOB"), statement, params, variables)
-        if blob is None:
-            raise ProgrammingError(f"line {statement.line}: PREDICT: MODEL is NULL: sp_describe_model got no model")
+        if blob is None:  # a DataError, as the same NULL is in PREDICT's MODEL
+            given = args[0].value
+            why = ("the parameter given for @model is None; pass the model's bytes"
+                   if isinstance(given, exp.Placeholder) else
+                   f"{given.sql(dialect='tsql')} is NULL, so the query that gave it found no row or returned NULL; "
+                   "check that it selects an existing model")
+            raise DataError(f"line {statement.line}: PREDICT: MODEL is NULL: sp_describe_model got no model: {why}")
         columns, rows = describe_rows(bytes(blob), self.connection.dialect)
         table = pa.table({c: [r[i] for r in rows] for i, c in enumerate(columns)})
         from .connection import ResultSet

@@ -392,3 +392,14 @@ def test_describe_model_table_function_in_sql_matches_onnxruntime() -> None:
     expected = sorted([("input", i.name, i.type) for i in session.get_inputs()]
                       + [("output", o.name, o.type) for o in session.get_outputs()])
     assert rows == expected
+
+
+@pytest.mark.parametrize(("script", "params", "words"), [
+    ("DECLARE @m VARBINARY(MAX) = (SELECT CAST(NULL AS VARBINARY(MAX)))\nEXEC sp_describe_model @model = @m", None,
+     "@m is NULL"),
+    ("EXEC sp_describe_model @model = ?", [None], "parameter given for @model is None"),
+])
+def test_sp_describe_model_of_a_null_model_is_a_data_error_as_in_predict(script, params, words):
+    con = sqlpredict.connect()
+    with pytest.raises(sqlpredict.DataError, match=f"PREDICT: MODEL is NULL: .*{words}"):
+        con.cursor().execute(script, params)
