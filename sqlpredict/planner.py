@@ -321,9 +321,6 @@ def adapt_tsql(statement: exp.Expression) -> bool:
     adapt_conversions(statement)
     adapt_strings(statement)
     adapt_dates(statement)
-    for func in list(statement.find_all(exp.Anonymous)):
-        if func.name.upper() == "DATALENGTH" and len(func.expressions) == 1:
-            func.replace(exp.func("octet_length", exp.cast(func.expressions[0], "BLOB")))
     for add in reversed(list(statement.find_all(exp.Add))):  # innermost first: 'a' + x + 'b'
         if _is_text(add.this) or _is_text(add.expression):
             add.replace(exp.DPipe(this=add.this, expression=add.expression, safe=True))

@@ -6,7 +6,11 @@
   LIKE, joins, GROUP BY, DISTINCT and ORDER BY ignore case as they do in SQL Server, and a
   `COLLATE` clause with a SQL Server collation name becomes the DuckDB collation with the same
   case and accent rules (`duckdb_collation`).
-- `LEN(x)` does not count trailing spaces (`LEN('abc  ')` is 3); DuckDB's length does.
+- `LEN(x)` does not count trailing spaces (`LEN('abc  ')` is 3); DuckDB's length does. Of a
+  VARBINARY value, LEN and DATALENGTH count its bytes, where DuckDB would count its escaped text.
+- `DATALENGTH(x)` of text counts characters: the bytes of a VARCHAR in SQL Server's default
+  single-byte code page (an N'...' literal counts two bytes a character, as NVARCHAR does; an
+  NVARCHAR column, which DuckDB does not tell from VARCHAR, counts one).
 - T-SQL's LIKE has character classes, `[ab]`, `[a-f]`, `[^0-9]`; DuckDB's LIKE reads `[` as itself,
   so `LIKE '[ab]%'` matches nothing. A pattern written as a literal with a class becomes the
   regular expression that means the same, matched against the whole value.
@@ -63,6 +67,9 @@ def adapt_strings(statement: exp.Expression) -> None:
             node.set("expression" if isinstance(node, exp.Collate) else "this", exp.Var(this=collation))
     for length in list(statement.find_all(exp.Length)):
         _without_trailing_spaces(length)
+    for func in list(statement.find_all(exp.Anonymous)):
+        if func.name.upper() == "DATALENGTH" and len(func.expressions) == 1:
+            func.replace(_data_length(func.expressions[0]))
     for like in list(statement.find_all(exp.Like)):
         _character_classes(like)
 
@@ -71,7 +78,24 @@ def _without_trailing_spaces(length: exp.Length) -> None:
     text = length.this
     if isinstance(text, exp.Trim) and text.args.get("position") == "TRAILING":  # done on an earlier pass
         return
-    length.set("this", exp.Trim(this=exp.cast(text, exp.DataType.Type.TEXT), position="TRAILING"))
+    trimmed = length.copy()
+    trimmed.set("this", exp.Trim(this=exp.cast(text.copy(), exp.DataType.Type.TEXT), position="TRAILING"))
+    # sqlglot reads LEN(x) as LENGTH(CAST(x AS TEXT)): the value's own type is x's
+    value = text.this if isinstance(text, exp.Cast) and text.to.is_type(exp.DataType.Type.TEXT) else text
+    length.replace(_bytes_if_binary(value, trimmed))
+
+
+def _data_length(value: exp.Expression) -> exp.Expression:
+    if isinstance(value, exp.National):
+        return exp.Mul(this=exp.Length(this=value.copy()), expression=exp.Literal.number(2))
+    return _bytes_if_binary(value, exp.Length(this=exp.cast(value.copy(), exp.DataType.Type.TEXT)))
+
+
+def _bytes_if_binary(value: exp.Expression, text_length: exp.Expression) -> exp.Expression:
+    """A VARBINARY value's byte count, else `text_length` (typeof is known when DuckDB binds the query)."""
+    is_blob = exp.EQ(this=exp.Anonymous(this="typeof", expressions=[value.copy()]), expression=exp.Literal.string("BLOB"))
+    octets = exp.Anonymous(this="octet_length", expressions=[exp.cast(value.copy(), exp.DataType.Type.VARBINARY)])
+    return exp.Case(ifs=[exp.If(this=is_blob, true=octets)], default=text_length)
 
 
 def _character_classes(like: exp.Like) -> None:

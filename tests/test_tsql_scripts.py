@@ -2243,3 +2243,14 @@ def test_set_datefirst_other_than_sunday_is_refused_not_ignored(con):
     with pytest.raises(sqlpredict.NotSupportedError, match=r"DATEFIRST other than 7.*\+ 5\) % 7 \+ 1"):
         run(con, "SET DATEFIRST 1")
     assert run(con, "SELECT (DATEPART(weekday, '2024-03-18') + 5) % 7 + 1")[-1] == [(1,)]  # the fix: Monday 1
+
+
+def test_len_and_datalength_count_bytes_of_binary_and_characters_of_text(con):
+    """DATALENGTH of text with a non-ASCII character failed (a CAST to BLOB), and LEN of VARBINARY counted its
+    escaped text (LEN(0x0102) was 8)."""
+    run(con, "CREATE TABLE s (v VARCHAR(20), b VARBINARY(MAX))\nINSERT INTO s VALUES ('Genève  ', 0x010203)")
+    assert run(con, "SELECT LEN(v), DATALENGTH(v), LEN(b), DATALENGTH(b) FROM s")[-1] == [(6, 8, 3, 3)]
+    assert run(con, "SELECT LEN(0x0102), DATALENGTH(0x0102), DATALENGTH(N'abc'), DATALENGTH(NULL)")[-1] == \
+        [(2, 2, 6, None)]
+    run(con, "CREATE TABLE models (id INT, data VARBINARY(MAX))\nINSERT INTO models VALUES (1, ?)", [MODEL])
+    assert run(con, "SELECT DATALENGTH(data) FROM models")[-1] == [(len(MODEL),)]
