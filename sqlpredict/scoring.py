@@ -20,6 +20,7 @@ from .dialects import get_dialect, quote_identifier
 from .errors import DataError, OperationalError, ProgrammingError
 from .sessions import CompiledModel, run_session
 from .sqltypes import arrow_type, converts_exactly, parse_sql_type, sql_name
+from .tsql_numbers import EXACT_TEXT
 
 
 def duckdb_arrow_type(sql_type: str) -> pa.DataType:
@@ -319,8 +320,8 @@ def _cast(arr: pa.Array, out: OutputBinding, typ: pa.DataType) -> pa.Array:
     value = "v"
     if out.dtype is not None and out.dtype.kind == "f" and _is_wide_decimal(declared):
         # DuckDB's CAST of a float to a NUMERIC wider than 18 digits adds digits the float does not have
-        # (100.5 as 100.49999999999999475712); the float's shortest decimal text has none (tsql_numbers).
-        value = "CAST(CAST(v AS DOUBLE) AS VARCHAR)"
+        # (100.5 as 100.49999999999999475712); the float's exact decimal text has none (tsql_numbers).
+        value = EXACT_TEXT.format("v")
     try:
         table = relation.project(f"CAST({value} AS {declared}) AS v").to_arrow_table()
     except (duckdb.ConversionException, duckdb.OutOfRangeException) as exc:

@@ -4,7 +4,7 @@ SQL Server truncates a decimal or float value CAST or CONVERTed to an integer ty
 (`CAST(10.6496 AS INT)` is 10, `CAST(-3.5 AS INT)` is -3) where DuckDB rounds, and AVG of an
 integer column is an integer, its fraction truncated, where DuckDB's is a DOUBLE. A float CAST
 to a NUMERIC wider than 18 digits gets digits the float does not have in DuckDB (107 becomes
-107.00000000000001048576); it goes through the float's shortest decimal text instead (see
+107.00000000000001048576); it goes through the float's exact decimal text instead (see
 `exact_decimal`). All depend on the operand's type, which the SQL text alone does not tell for a
 column: sqlglot's annotate_types works it out from the column types DuckDB's catalog gives for
 the statement's tables. Where it cannot (an operand of unknown type), DuckDB's own result stands.
@@ -75,11 +75,17 @@ def is_wide_decimal(dtype: exp.Expression) -> bool:
     return text.isdigit() and int(text) > 18
 
 
+# A float's exact value as text: a double's binary fraction ends within 60 decimal places for any value
+# above 2**-8, and DuckDB's CAST of the text to DECIMAL rounds it half away from zero, as SQL does.
+_EXACT_FORMAT = "%.60f"
+EXACT_TEXT = f"printf('{_EXACT_FORMAT}', CAST({{}} AS DOUBLE))"
+
+
 def exact_decimal(value: exp.Expression, dtype: exp.DataType) -> exp.Cast:
-    """CAST(float AS NUMERIC(p, s)) through the float's shortest decimal text (17 significant digits at most),
-    so 107 is 107.000... and 100.5 is 100.500..., as in SQL Server."""
-    text = exp.Cast(this=exp.Cast(this=value.copy(), to=exp.DataType.build("DOUBLE")),
-                    to=exp.DataType.build("VARCHAR"))
+    """CAST(float AS NUMERIC(p, s)): the float's exact value rounded to s places (107 is 107.000...,
+    100.5 is 100.500...), through its exact decimal text."""
+    text = exp.Anonymous(this="printf", expressions=[
+        exp.Literal.string(_EXACT_FORMAT), exp.Cast(this=value.copy(), to=exp.DataType.build("DOUBLE"))])
     cast = exp.Cast(this=text, to=dtype.copy())
     cast.meta[_EXACT] = True
     return cast

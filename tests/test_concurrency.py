@@ -30,12 +30,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import onnx_models  # noqa: E402
 
 import sqlpredict  # noqa: E402
-from sqlpredict import stream  # noqa: E402
+from sqlpredict import sessions, stream  # noqa: E402
 
 THREADS = 8
 MODELS = [onnx_models.linear(weights=(1.0 + k, -0.5 * k), bias=float(k)) for k in range(12)]
 MODELS += [onnx_models.linear(names=("f0", "f1", "f2"), weights=(0.5, k, -1.0), bias=-float(k)) for k in range(6)]
-CACHE_BYTES = 3 * max(len(m) for m in MODELS)
+# Room for three sessions, as the cache counts one: the model's bytes twice (sqlpredict's and onnxruntime's)
+# and onnxruntime's own overhead.
+CACHE_BYTES = 3 * (2 * max(len(m) for m in MODELS) + sessions.SESSION_OVERHEAD_BYTES)
 TABLES = {"t_small": 150, "t_big": 2000, "#t_temp": 400}
 
 
@@ -407,3 +409,20 @@ def test_a_forked_child_scores_after_its_parent_kept_workers():
     except subprocess.TimeoutExpired:
         pytest.fail("the forked child's PREDICT never finished")
     assert done.stdout.strip() == "child exit status 0", done.stdout + done.stderr
+
+
+def test_the_session_cache_counts_what_a_session_holds_so_many_small_models_stay_bounded():
+    """Each session counted only its model's bytes: 200 small models (4 KB) never reached a 1 GiB bound while
+    onnxruntime held about 0.45 MB for each, and memory grew without bound. A session now counts its
+    overhead too, so a bound of ten sessions keeps ten."""
+    con = sqlpredict.connect(autocommit=True, session_cache_bytes=10 * sessions.SESSION_OVERHEAD_BYTES + 10**5)
+    cur = con.cursor()
+    cur.execute("CREATE TABLE t (f0 REAL, f1 REAL)")
+    cur.execute("INSERT INTO t VALUES (1, 2)")
+    for k in range(40):
+        model = onnx_models.linear(weights=(1.0, float(k)), bias=0.0)
+        score = cur.execute("SELECT p.score FROM PREDICT(MODEL = ?, DATA = t AS d) WITH (score REAL) AS p",
+                            [model]).fetchone()[0]
+        assert score == 1.0 + 2.0 * k
+    assert con.cache.loads == 40
+    assert len(con.cache) <= 10
