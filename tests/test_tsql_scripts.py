@@ -1526,7 +1526,8 @@ SELECT p.[score] FROM PREDICT(MODEL = @model, DATA = [t] AS d) WITH ([score] {nu
 
 
 def test_a_float_cast_to_a_wide_numeric_has_the_floats_digits(con):
-    """The same rule in T-SQL CASTs and CONVERTs, for float and real operands, whose type the tables tell."""
+    """The same rule in T-SQL CASTs and CONVERTs, for float and real operands, whose type the tables tell: 107 was
+    107.00000000000001048576 and 100.5 was 100.49999999999999475712."""
     run(con, "CREATE TABLE f (r REAL, d FLOAT)\nINSERT INTO f VALUES (107, 100.5)")
     rows = run(con, "DECLARE @w REAL = 107\nSELECT CAST(@w AS NUMERIC(25,20)), CAST(r AS NUMERIC(25,20)), "
                     "CONVERT(NUMERIC(38,20), d), CAST(CAST(100.5 AS FLOAT) AS NUMERIC(25,20)) FROM f")[-1]
