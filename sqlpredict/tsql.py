@@ -461,10 +461,10 @@ class BatchRunner:
     def skip_identity_columns(self, insert: exp.Insert) -> None:
         """INSERT INTO t VALUES (...) or SELECT without a column list: as in SQL Server, the values go to the
         columns other than IDENTITY, which numbers itself."""
-        target = insert.this.copy()
-        adapt_tsql(target)  # dbo is main, #t keeps its #
-        key = target.sql(dialect="duckdb").lower()
+        key = insert.this.sql(dialect="tsql").lower()
         if key not in self._column_defaults:
+            target = insert.this.copy()
+            adapt_tsql(target)  # dbo is main, #t keeps its #
             self._column_defaults[key] = self.connection.catalog.column_defaults(target)
         columns = self._column_defaults[key]
         numbered = f"nextval('{IDENTITY_PREFIX}"
