@@ -23,7 +23,7 @@ from .errors import DataError, Error, NotSupportedError, ProgrammingError, parse
 from .planner import adapt_tsql
 from .procedures import Argument, Procedure, exec_arguments, is_create_procedure, match_arguments, parse_procedure
 from .script import STARTS, Batch, Statement, split_batches, split_statements, view_query
-from .tsql_casts import declared_length, sized
+from .tsql_casts import declared_length, format_refusal, sized
 from .tsql_ddl import alter_table_pieces, index_refusal
 from .tsql_strings import collation_names, duckdb_collation
 
@@ -226,6 +226,9 @@ def refusal(tree: exp.Expression, statement: Statement, first: bool = False) -> 
         return NotSupportedError(f"line {line}: user-defined functions are outside what sqlpredict runs; write the "
                                  "function's expression in the query, or an inline table-valued function's query "
                                  "as a view or a CTE")
+    unformatted = format_refusal(tree)
+    if unformatted is not None:
+        return NotSupportedError(f"line {line}: {unformatted}")
     index = index_refusal(tree)
     if index is not None:
         return NotSupportedError(f"line {line}: {index}")

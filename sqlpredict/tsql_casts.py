@@ -6,6 +6,10 @@
   keeps n in the type's meta for this module.
 - `CONVERT(VARBINARY(MAX), '0x0A0B0C', 1)` reads hex digits after `0x` (style 2: without it);
   DuckDB's CAST would give the bytes of the text.
+- `FORMAT(x, 'N2')` and `'F2'` write a number as .NET's standard formats do for en-US: thousands
+  separators for N, a fixed number of decimals (2 by default); other number formats are refused
+  (`format_refusal`). `STR(x, length, decimals)` right-aligns
+  the rounded number in `length` characters, or gives that many `*` when it does not fit.
 - `CONVERT(DATETIME, '31/12/2024', 103)` reads the text in the style's layout and raises on
   text that does not fit it; a date or time value is converted as CAST converts it, since SQL
   Server reads the style only from text. sqlglot gives DuckDB a TRY_CAST that ignores the
@@ -13,6 +17,8 @@
 """
 
 from __future__ import annotations
+
+import re
 
 from sqlglot import exp
 from sqlglot.dialects.tsql import TSQL as _TSQL
@@ -49,6 +55,13 @@ def adapt_conversions(statement: exp.Expression) -> None:
     for convert in list(statement.find_all(exp.Convert)):
         _hex_style(convert)
         _date_style(convert)
+    for number in list(statement.find_all(exp.NumberToStr)):
+        spec = _format_spec(number)
+        if spec is not None:
+            number.replace(exp.Anonymous(this="format", expressions=[exp.Literal.string(spec), number.this.copy()]))
+    for func in list(statement.find_all(exp.Anonymous)):
+        if func.name.upper() == "STR" and 1 <= len(func.expressions) <= 3:
+            func.replace(_str(*func.expressions))
     for node in list(statement.find_all(exp.Cast, exp.Convert)):
         _cut_to_length(node)
 
@@ -106,3 +119,44 @@ def _date_style(convert: exp.Convert) -> None:
                          expression=exp.Literal.string("VARCHAR"))
         cast = exp.Case(ifs=[exp.If(this=is_text, true=parsed)], default=cast)
     convert.replace(exp.Try(this=cast) if convert.args.get("safe") else cast)
+
+
+_STANDARD_NUMBER = re.compile(r"^([NF])(\d{0,2})$", re.IGNORECASE)
+
+
+def _format_spec(number: exp.NumberToStr) -> str | None:
+    """The fmt specification (DuckDB's format()) of a FORMAT(x, 'N2') that sqlpredict writes; None: refused."""
+    fmt, culture = number.args.get("format"), number.args.get("culture")
+    if not (isinstance(fmt, exp.Literal) and fmt.is_string) or culture is not None:
+        return None
+    match = _STANDARD_NUMBER.match(fmt.name)
+    if match is None:
+        return None
+    kind, digits = match[1].upper(), match[2]
+    places = int(digits) if digits else 2
+    return f"{{:{',' if kind == 'N' else ''}.{places}f}}"
+
+
+def format_refusal(statement: exp.Expression) -> str | None:
+    """Why a FORMAT of a number cannot run: a format other than N and F, or a culture."""
+    for number in statement.find_all(exp.NumberToStr):
+        if _format_spec(number) is None:
+            return (f"FORMAT({number.this.sql('tsql')}, {number.args['format'].sql('tsql')}...) is outside what "
+                    "sqlpredict runs: it writes numbers with the standard formats 'N' and 'F' (N2: 1,234.50; "
+                    "F2: 1234.50) in en-US, and dates with 'yyyy-MM-dd'-style patterns")
+    return None
+
+
+def _str(value: exp.Expression, length: exp.Expression | None = None,
+         decimals: exp.Expression | None = None) -> exp.Expression:
+    """STR(x, length, decimals): the number rounded to `decimals`, right-aligned in `length` characters."""
+    width = length.copy() if length is not None else exp.Literal.number(10)
+    places = decimals.copy() if decimals is not None else exp.Literal.number(0)
+    pattern = exp.DPipe(this=exp.DPipe(this=exp.Literal.string("%."), expression=exp.cast(places, "VARCHAR")),
+                        expression=exp.Literal.string("f"))
+    text = exp.Anonymous(this="printf", expressions=[pattern, exp.cast(value.copy(), "DOUBLE")])
+    fits = exp.LTE(this=exp.Length(this=text.copy()), expression=width.copy())
+    padded = exp.Anonymous(this="lpad", expressions=[text, width.copy(), exp.Literal.string(" ")])
+    stars = exp.Anonymous(this="repeat", expressions=[exp.Literal.string("*"), width])
+    return exp.Case(ifs=[exp.If(this=exp.Is(this=text.copy(), expression=exp.null()), true=exp.null()),
+                         exp.If(this=fits, true=padded)], default=stars)

@@ -2255,3 +2255,19 @@ def test_len_and_datalength_count_bytes_of_binary_and_characters_of_text(con):
         [(2, 2, 6, None)]
     run(con, "CREATE TABLE models (id INT, data VARBINARY(MAX))\nINSERT INTO models VALUES (1, ?)", [MODEL])
     assert run(con, "SELECT DATALENGTH(data) FROM models")[-1] == [(len(MODEL),)]
+
+
+def test_format_of_numbers_with_the_n_and_f_formats_and_str(con):
+    """FORMAT(x, 'N2') was DuckDB's 'number_to_str does not exist', STR(...) 'str does not exist'."""
+    rows = run(con, "SELECT FORMAT(1234.5, 'N2'), FORMAT(1234.5, 'N'), FORMAT(1234567.891, 'N0'), "
+                    "FORMAT(-1234.5, 'F1'), FORMAT(CAST(NULL AS FLOAT), 'N2'), "
+                    "STR(3.14159, 8, 2), STR(123.4), STR(12345678901.0), STR(-2.5, 6, 1)")[-1]
+    assert rows == [("1,234.50", "1,234.50", "1,234,568", "-1234.5", None,
+                     "    3.14", "       123", "*" * 10, "  -2.5")]
+
+
+@pytest.mark.parametrize("sql", ["SELECT FORMAT(0.256, 'P1')", "SELECT FORMAT(12, '000')",
+                                 "SELECT FORMAT(1.5, 'N2', 'de-DE')"])
+def test_other_number_formats_are_refused_with_the_ones_that_run(con, sql):
+    with pytest.raises(sqlpredict.NotSupportedError, match="standard formats 'N' and 'F'"):
+        run(con, sql)
