@@ -335,9 +335,9 @@ def test_filter_on_data_column_matches_unpushed_plan(con):
     cur = con.cursor()
     pushed = cur.execute("SELECT d.id, p.score FROM PREDICT(MODEL = ?, DATA = t AS d) WITH (score FLOAT) AS p "
                          "WHERE d.f0 < 10 AND p.score > -5 ORDER BY d.id", [MODEL]).fetchall()
-    # The same filter on an output-derived copy of the column cannot be pushed down.
-    unpushed = cur.execute("SELECT id, score FROM (SELECT d.id, d.f0, p.score FROM PREDICT(MODEL = ?, DATA = t AS d) "
-                           "WITH (score FLOAT) AS p) AS x WHERE x.f0 < 10 AND x.score > -5 ORDER BY id",
+    # The same filter on a computed copy of the column cannot be pushed down.
+    unpushed = cur.execute("SELECT id, score FROM (SELECT d.id, d.f0 + 0 AS f0, p.score FROM PREDICT(MODEL = ?, "
+                           "DATA = t AS d) WITH (score FLOAT) AS p) AS x WHERE x.f0 < 10 AND x.score > -5 ORDER BY id",
                            [MODEL]).fetchall()
     assert pushed == unpushed and pushed
 
@@ -353,6 +353,45 @@ def test_filter_runs_before_the_model():
     assert rows == [(1, float(expected_scores([1], [2])[0]))]
     with pytest.raises(sqlpredict.DataError, match='column "f0"'):
         cur.execute("SELECT p.score FROM PREDICT(MODEL = ?, DATA = t AS d) WITH (score FLOAT) AS p", [MODEL])
+
+
+ENCLOSED = {
+    "view": "SELECT id, score FROM scored WHERE region = 'x' AND score < 100 ORDER BY id",
+    "view with alias": "SELECT v.id, v.score FROM scored AS v WHERE v.region = 'x' ORDER BY v.id",
+    "CTE": "WITH s AS (SELECT d.id, d.region, p.score FROM PREDICT(MODEL = ?, DATA = t AS d) WITH (score FLOAT) "
+           "AS p) SELECT id, score FROM s WHERE region = 'x' ORDER BY id",
+    "derived, renamed": "SELECT k, score FROM (SELECT d.id AS k, d.region AS r, p.score FROM PREDICT(MODEL = ?, "
+                        "DATA = t AS d) WITH (score FLOAT) AS p) AS q WHERE q.r = 'x' ORDER BY k",
+}
+
+
+@pytest.mark.parametrize("sql", list(ENCLOSED.values()), ids=list(ENCLOSED))
+def test_a_filter_on_a_view_cte_or_derived_table_of_predict_runs_before_the_model(sql):
+    """The WHERE around a view, CTE or derived table whose body is PREDICT's SELECT reaches DATA when it reads
+    columns the body passes through: rows it drops are not scored (a NULL there raises nothing under
+    null_inputs='error'), and the result is the unpushed plan's."""
+    con = sqlpredict.connect(null_inputs="error", autocommit=True)
+    cur = con.cursor()
+    cur.execute("CREATE TABLE t (id INT, f0 REAL, f1 REAL, region VARCHAR(5))")
+    cur.execute("INSERT INTO t VALUES (1, 1, 2, 'x'), (2, NULL, 3, 'y'), (3, 3, 4, 'x')")
+    cur.execute("CREATE TABLE models (id INT, data VARBINARY(MAX))")
+    cur.execute("INSERT INTO models VALUES (1, ?)", [MODEL])
+    cur.execute("CREATE VIEW scored AS SELECT d.*, p.score FROM PREDICT(MODEL = (SELECT data FROM models "
+                "WHERE id = 1), DATA = t AS d) WITH (score FLOAT) AS p")
+    rows = cur.execute(sql, [MODEL] if "?" in sql else None).fetchall()
+    assert rows == [(1, float(expected_scores([1], [2])[0])), (3, float(expected_scores([3], [4])[0]))]
+
+
+def test_a_filter_is_not_pushed_through_a_body_that_groups_or_a_cte_read_twice(con):
+    """Only a body that filters and projects lets a filter through; a CTE read twice keeps both reads whole."""
+    cur = con.cursor()
+    grouped = cur.execute("SELECT n FROM (SELECT d.f0 AS f0, count(*) AS n FROM PREDICT(MODEL = ?, DATA = t AS d) "
+                          "WITH (score FLOAT) AS p GROUP BY d.f0) AS g WHERE g.f0 < 1", [MODEL]).fetchall()
+    assert sorted(grouped) == sorted(cur.execute("SELECT count(*) FROM t WHERE f0 < 1 GROUP BY f0").fetchall())
+    twice = cur.execute("WITH s AS (SELECT d.id, p.score FROM PREDICT(MODEL = ?, DATA = t AS d) WITH (score FLOAT) "
+                        "AS p) SELECT a.id, b.score FROM s AS a JOIN s AS b ON a.id = b.id WHERE a.id < 5 "
+                        "ORDER BY a.id", [MODEL]).fetchall()
+    check(twice, con, "WHERE id < 5")
 
 
 def test_a_filter_with_random_runs_once():
