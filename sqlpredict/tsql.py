@@ -72,6 +72,9 @@ COMMAND_FIXES = {
     "DEALLOCATE": _CURSOR_FIX,
     "GOTO": _FLOW_FIX,
     "RETURN": _FLOW_FIX,
+    "SET IDENTITY_INSERT": "remove it: an INSERT that names the IDENTITY column in its column list gives it "
+                           "that value without it (the numbering does not move past such values, as it would in "
+                           "SQL Server)",
     "ALTER INDEX": "DuckDB maintains its indexes itself (nothing to REBUILD or REORGANIZE); remove it",
     "UPDATE STATISTICS": "DuckDB keeps its statistics itself; remove it",
     "CREATE STATISTICS": "DuckDB keeps its statistics itself; remove it",

@@ -2271,3 +2271,11 @@ def test_format_of_numbers_with_the_n_and_f_formats_and_str(con):
 def test_other_number_formats_are_refused_with_the_ones_that_run(con, sql):
     with pytest.raises(sqlpredict.NotSupportedError, match="standard formats 'N' and 'F'"):
         run(con, sql)
+
+
+def test_set_identity_insert_is_refused_with_what_to_write_and_that_runs(con):
+    run(con, MODELS_TABLE)
+    with pytest.raises(sqlpredict.NotSupportedError, match="names the IDENTITY column in its column list"):
+        run(con, "SET IDENTITY_INSERT models ON")
+    run(con, "INSERT INTO models (id, description) VALUES (10, 'kept id')\nINSERT INTO models (description) VALUES ('n')")
+    assert run(con, "SELECT id, description FROM models ORDER BY id")[-1] == [(1, "n"), (10, "kept id")]
