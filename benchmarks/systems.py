@@ -68,7 +68,7 @@ def predict_sql(w: Workload, target: str) -> str:
 
 def predict_all_then_filter_sql(w: Workload, target: str) -> str:
     """Score every row in a CTE, filter outside it on a computed copy of the column: the filter cannot reach
-    DATA (one on the column itself, passed through unchanged, would: see planner.enclosing_filters)."""
+    DATA (one on the column itself, passed through unchanged, would: see pushdown.enclosing_filters)."""
     outs = ", ".join(f"p.{o.name}" for o in w.outputs)
     column = w.filter.split()[0]
     scored = f"SELECT d.id, d.{column} + 0 AS {column}, {outs} FROM {predict_clause(w)}"
