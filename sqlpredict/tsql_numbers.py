@@ -5,7 +5,9 @@ SQL Server truncates a decimal or float value CAST or CONVERTed to an integer ty
 integer column is an integer, its fraction truncated, where DuckDB's is a DOUBLE. A float CAST
 to a NUMERIC wider than 18 digits gets digits the float does not have in DuckDB (107 becomes
 107.00000000000001048576); it goes through the float's exact decimal text instead (see
-`exact_decimal`). All depend on the operand's type, which the SQL text alone does not tell for a
+`exact_decimal`). A float CAST or CONVERTed to text has at most 6 significant digits, in
+scientific notation where SQL Server's style 0 uses it ('237.05', '1.23457e+006'), where
+DuckDB writes every digit ('237.04998779296875'). All depend on the operand's type, which the SQL text alone does not tell for a
 column: sqlglot's annotate_types works it out from the column types DuckDB's catalog gives for
 the statement's tables. Where it cannot (an operand of unknown type), DuckDB's own result stands.
 """
@@ -46,13 +48,19 @@ def adapt_integer_results(statement: exp.Expression, column_types: ColumnTypes) 
     averages = [a for a in statement.find_all(exp.Avg)  # FILTER and PIVOT take one aggregate call
                 if not isinstance(a.parent, exp.Filter) and a.find_ancestor(exp.Pivot) is None]
     wide = [c for c in statement.find_all(exp.Cast) if is_wide_decimal(c.to) and not c.meta_get(_EXACT)]
-    if not casts and not averages and not wide:
+    texts = [c for c in statement.find_all(exp.Cast) if c.to.this in _TEXT_TARGETS and not c.meta_get(_EXACT)]
+    if not casts and not averages and not wide and not texts:
         return
-    types = _operand_types(statement, [*casts, *averages, *wide], column_types)
+    types = _operand_types(statement, [*casts, *averages, *wide, *texts], column_types)
     for number, cast in enumerate(wide, start=len(casts) + len(averages)):
         operand = types.get(number)
         if operand is not None and operand.is_type(T.FLOAT, T.DOUBLE):
             cast.replace(exact_decimal(cast.this, cast.to))
+    for number, cast in enumerate(texts, start=len(casts) + len(averages) + len(wide)):
+        operand = types.get(number)
+        if operand is not None and operand.is_type(T.FLOAT, T.DOUBLE):
+            cast.set("this", _style_zero(cast.this))
+            cast.meta[_EXACT] = True
     for number, cast in enumerate(casts):
         operand = types.get(number)
         if operand is not None and operand.is_type(*exp.DataType.REAL_TYPES):
@@ -64,6 +72,16 @@ def adapt_integer_results(statement: exp.Expression, column_types: ColumnTypes) 
 
 
 _EXACT = "tsql_exact_decimal"  # meta: a CAST exact_decimal made (a second pass leaves it)
+
+
+_TEXT_TARGETS = {T.VARCHAR, T.NVARCHAR, T.CHAR, T.NCHAR, T.TEXT}
+
+
+def _style_zero(value: exp.Expression) -> exp.Expression:
+    """A float as SQL Server's CAST to text writes it (style 0): C's %g, with a three-digit exponent."""
+    general = exp.Anonymous(this="printf", expressions=[exp.Literal.string("%g"), value.copy()])
+    return exp.Anonymous(this="regexp_replace", expressions=[
+        general, exp.Literal.string(r"e([+-])(\d\d)$"), exp.Literal.string(r"e\10\2")])
 
 
 def is_wide_decimal(dtype: exp.Expression) -> bool:

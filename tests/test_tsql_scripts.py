@@ -2279,3 +2279,19 @@ def test_set_identity_insert_is_refused_with_what_to_write_and_that_runs(con):
         run(con, "SET IDENTITY_INSERT models ON")
     run(con, "INSERT INTO models (id, description) VALUES (10, 'kept id')\nINSERT INTO models (description) VALUES ('n')")
     assert run(con, "SELECT id, description FROM models ORDER BY id")[-1] == [(1, "n"), (10, "kept id")]
+
+
+def test_a_float_cast_to_text_is_written_as_sql_server_writes_it(loaded):
+    """Style 0: at most 6 significant digits, scientific with a three-digit exponent where needed. DuckDB
+    wrote every digit: 'Score: ' + CAST(@f AS VARCHAR(20)) was 'Score: 237.04998779296875'."""
+    run(loaded, "CREATE TABLE f (r REAL, d FLOAT, n NUMERIC(10,2))\nINSERT INTO f VALUES (237.05, 1234567, 1.25)")
+    rows = run(loaded, "DECLARE @f REAL = 237.05\nSELECT 'Score: ' + CAST(@f AS VARCHAR(20)), CAST(r AS VARCHAR(20)), "
+                       "CONVERT(VARCHAR(30), d), CAST(CAST(0.00001 AS FLOAT) AS VARCHAR(10)), CAST(n AS VARCHAR(10)) "
+                       "FROM f")[-1]
+    assert rows == [("Score: 237.05", "237.05", "1.23457e+006", "1e-005", "1.25")]
+    scored_rows = run(loaded, "DECLARE @model VARBINARY(MAX) = (SELECT data FROM models WHERE id = 1)\n"
+                              "SELECT d.Id, CAST(p.score AS VARCHAR(30)) FROM PREDICT(MODEL = @model, "
+                              "DATA = dbo.Features AS d) WITH (score FLOAT) AS p ORDER BY d.Id")[-1]
+    expected = direct(F0, F1)
+    assert [r[1] for r in scored_rows] == [f"{float(v):g}".replace("e+0", "e+00").replace("e-0", "e-00")
+                                           for v in expected]
