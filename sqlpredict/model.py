@@ -72,7 +72,12 @@ def parse_model(blob: bytes) -> ModelProto:
 
 def _graphs(graph: onnx.GraphProto):
     yield graph
-    for node in graph.node:
+    yield from _subgraphs(graph.node)
+
+
+def _subgraphs(nodes):
+    """The graphs held in nodes' attributes (If, Loop, Scan bodies), and theirs in turn."""
+    for node in nodes:
         for attr in node.attribute:
             if attr.type == onnx.AttributeProto.GRAPH:
                 yield from _graphs(attr.g)
@@ -84,12 +89,7 @@ def _all_graphs(proto: ModelProto):
     """The main graph, its subgraphs, and those inside the model's local functions."""
     yield from _graphs(proto.graph)
     for function in proto.functions:
-        for node in function.node:
-            for attr in node.attribute:
-                if attr.type == onnx.AttributeProto.GRAPH:
-                    yield from _graphs(attr.g)
-                for sub in attr.graphs:
-                    yield from _graphs(sub)
+        yield from _subgraphs(function.node)
 
 
 def _sparse(sparse: onnx.SparseTensorProto):
