@@ -70,6 +70,14 @@ def assert_scores(got, f0, f1, model: bytes = MODEL) -> None:
     np.testing.assert_array_equal(values.astype(np.float32), expected)
 
 
+def assert_model_one_scores(con) -> None:
+    """The models table's model 1, read into @model, scores the features table as onnxruntime does."""
+    rows = run(con, "DECLARE @model VARBINARY(MAX) = (SELECT data FROM models WHERE id = 1)\n" + SCORE)[-1]
+    ids, scores = scored(rows)
+    assert ids == IDS
+    assert_scores(scores, F0, F1)
+
+
 def result_sets(cur) -> list[list[tuple]]:
     """Every result set of the last execute, in order."""
     sets = []
@@ -605,8 +613,7 @@ SELECT [Id], [score] FROM [dbo].[Feature Scores] ORDER BY [Id]
     con = sqlpredict.connect(path)
     with pytest.raises(sqlpredict.ProgrammingError):
         run(con, "SELECT * FROM [dbo].[Feature Scores]")
-    rows = run(con, "DECLARE @model VARBINARY(MAX) = (SELECT data FROM models WHERE id = 1)\n" + SCORE)[0]
-    assert_scores(scored(rows)[1], F0, F1)
+    assert_model_one_scores(con)
     con.close()
 
 
@@ -1067,8 +1074,7 @@ def test_control_flow_and_dynamic_sql_are_not_supported(loaded, construct):
     message = str(info.value)
     assert word.lower() in message.lower(), message
     assert "line 3" in message, message
-    rows = run(loaded, "DECLARE @model VARBINARY(MAX) = (SELECT data FROM models WHERE id = 1)\n" + SCORE)[0]
-    assert_scores(scored(rows)[1], F0, F1)
+    assert_model_one_scores(loaded)
 
 
 REFUSED = {
@@ -1501,8 +1507,7 @@ ORDER BY d.[Id]
 def test_convert_that_fails_is_an_error_not_null(loaded):
     with pytest.raises(sqlpredict.DataError):
         run(loaded, "SELECT CONVERT(INT, 'abc') AS [x]")
-    rows = run(loaded, "DECLARE @model VARBINARY(MAX) = (SELECT data FROM models WHERE id = 1)\n" + SCORE)[0]
-    assert_scores(scored(rows)[1], F0, F1)
+    assert_model_one_scores(loaded)
 
 
 @pytest.mark.parametrize(("value", "numeric"), [(261.07501220703125, "NUMERIC(25,17)"), (100.5, "NUMERIC(25,20)"),
@@ -1940,10 +1945,7 @@ def test_index_statements_as_ssms_scripts_them(loaded):
     assert names == {"UX_Features_Id", "CX_Features_f0", "IX_Features_f1"}
     with pytest.raises(sqlpredict.IntegrityError, match="UX_Features_Id|Duplicate key"):
         run(loaded, "INSERT INTO dbo.Features (Id, f0, f1) VALUES (1, 0, 0)")
-    rows = run(loaded, "DECLARE @model VARBINARY(MAX) = (SELECT data FROM models WHERE id = 1)\n" + SCORE)[-1]
-    ids, scores = scored(rows)
-    assert ids == IDS
-    assert_scores(scores, F0, F1)
+    assert_model_one_scores(loaded)
 
 
 @pytest.mark.parametrize("drop", ["DROP INDEX UX_Features_Id ON dbo.Features",
@@ -2010,10 +2012,7 @@ def test_the_models_table_as_ssms_scripts_it(con):
     con.commit()
     with pytest.raises(sqlpredict.IntegrityError, match="(?i)duplicate key"):
         run(con, "INSERT INTO models (id, description) VALUES (1, 'again')")
-    rows = run(con, "DECLARE @model VARBINARY(MAX) = (SELECT data FROM models WHERE id = 1)\n" + SCORE)[-1]
-    ids, scores = scored(rows)
-    assert ids == IDS
-    assert_scores(scores, F0, F1)
+    assert_model_one_scores(con)
 
 
 @pytest.mark.parametrize("table", [
