@@ -33,7 +33,7 @@ from .errors import OperationalError, from_duckdb, from_duckdb_message
 from .scoring import Scorer
 from .sessions import CompiledModel
 from .tsql_strings import set_session_collation
-from .values import restore_export
+from .values import lossless_export, restore_export
 
 # Rows per batch, unless connect(batch_size=...) says otherwise: DuckDB's row group size
 # (60 vectors of 2,048 rows). Against 65,536 it cut (a) by about 9% and (c) by about 13% in
@@ -85,7 +85,7 @@ class PredictStream:
                 if collation:
                     set_session_collation(source_con, collation)
             if self.lossless:
-                source_con.execute("SET SESSION arrow_lossless_conversion = true")
+                lossless_export(source_con)
             self._source = source_con.sql(self.data_sql, params=self.data_params).to_arrow_reader(self.batch_size)
         except duckdb.Error as exc:
             self.close()

@@ -60,10 +60,16 @@ def export(con: duckdb.DuckDBPyConnection, relation: duckdb.DuckDBPyRelation,
     """
     if not any(_needs_duckdb(typ) for typ in types):
         return relation.to_arrow_table(), None
-    con.execute("SET SESSION arrow_lossless_conversion = true")
+    lossless_export(con)
     exact = relation.to_arrow_table()  # on failure the caller restores the setting (see restore_export)
     restore_export(con)
     return scratch.cursor().from_arrow(exact).to_arrow_table(), exact
+
+
+def lossless_export(con: duckdb.DuckDBPyConnection) -> None:
+    """DuckDB's lossless Arrow extension types for this connection's next results (SESSION: a plain SET
+    would change every connection of the database)."""
+    con.execute("SET SESSION arrow_lossless_conversion = true")
 
 
 def restore_export(con: duckdb.DuckDBPyConnection) -> None:
