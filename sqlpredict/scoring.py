@@ -8,11 +8,12 @@ applied with DuckDB's own CAST, so overflow behaves as SQL says it does.
 from __future__ import annotations
 
 import functools
-import re
 
 import duckdb
 import numpy as np
 import pyarrow as pa
+from sqlglot import exp
+from sqlglot.errors import SqlglotError
 
 from . import scratch
 from .binding import Binding, InputBinding, OutputBinding
@@ -20,7 +21,7 @@ from .dialects import get_dialect, quote_identifier
 from .errors import DataError, OperationalError, ProgrammingError
 from .sessions import CompiledModel, run_session
 from .sqltypes import arrow_type, converts_exactly, parse_sql_type, sql_name
-from .tsql_numbers import EXACT_TEXT
+from .tsql_numbers import exact_decimal, is_wide_decimal
 
 
 def duckdb_arrow_type(sql_type: str) -> pa.DataType:
@@ -317,24 +318,24 @@ def _cast(arr: pa.Array, out: OutputBinding, typ: pa.DataType) -> pa.Array:
     con = scratch.cursor()
     declared = out.declared_type or parse_sql_type(str(typ)).name
     relation = con.from_arrow(pa.table({"v": arr}))
-    value = "v"
-    if out.dtype is not None and out.dtype.kind == "f" and _is_wide_decimal(declared):
-        # DuckDB's CAST of a float to a NUMERIC wider than 18 digits adds digits the float does not have
-        # (100.5 as 100.49999999999999475712); the float's exact decimal text has none (tsql_numbers).
-        value = EXACT_TEXT.format("v")
+    exact = _exact_cast(declared) if out.dtype is not None and out.dtype.kind == "f" else None
     try:
-        table = relation.project(f"CAST({value} AS {declared}) AS v").to_arrow_table()
+        table = relation.project(f"{exact or f'CAST(v AS {declared})'} AS v").to_arrow_table()
     except (duckdb.ConversionException, duckdb.OutOfRangeException) as exc:
         raise _overflow(relation, out, declared) from exc
     return table.column("v").combine_chunks()
 
 
-_DECIMAL_PRECISION = re.compile(r"^\s*(?:DECIMAL|NUMERIC)\s*\(\s*(\d+)", re.IGNORECASE)
-
-
-def _is_wide_decimal(sql_type: str) -> bool:
-    match = _DECIMAL_PRECISION.match(sql_type)
-    return match is not None and int(match[1]) > 18
+@functools.lru_cache(maxsize=64)
+def _exact_cast(declared: str) -> str | None:
+    """CAST(v AS declared) of a float through its exact decimal text, for a NUMERIC wider than 18 digits,
+    whose DuckDB CAST adds digits the float does not have (100.5 as 100.49999999999999475712); None for
+    other types. The rule is T-SQL CAST's too (tsql_numbers)."""
+    try:
+        dtype = exp.DataType.build(declared, dialect="duckdb")
+    except SqlglotError:
+        return None
+    return exact_decimal(exp.column("v"), dtype).sql(dialect="duckdb") if is_wide_decimal(dtype) else None
 
 
 def _overflow(relation: duckdb.DuckDBPyRelation, out: OutputBinding, declared: str) -> DataError:

@@ -71,7 +71,7 @@ def adapt_integer_results(statement: exp.Expression, column_types: ColumnTypes) 
             _integer_average(average, "BIGINT" if operand.this in (T.BIGINT, T.UINT) else "INT")
 
 
-_EXACT = "tsql_exact_decimal"  # meta: a CAST exact_decimal made (a second pass leaves it)
+_EXACT = "tsql_float_cast"  # meta: a CAST of a float already written as T-SQL's (a second pass leaves it)
 
 
 _TEXT_TARGETS = {T.VARCHAR, T.NVARCHAR, T.CHAR, T.NCHAR, T.TEXT}
@@ -93,17 +93,15 @@ def is_wide_decimal(dtype: exp.Expression) -> bool:
     return text.isdigit() and int(text) > 18
 
 
-# A float's exact value as text: a double's binary fraction ends within 60 decimal places for any value
-# above 2**-8, and DuckDB's CAST of the text to DECIMAL rounds it half away from zero, as SQL does.
-_EXACT_FORMAT = "%.60f"
-EXACT_TEXT = f"printf('{_EXACT_FORMAT}', CAST({{}} AS DOUBLE))"
-
-
 def exact_decimal(value: exp.Expression, dtype: exp.DataType) -> exp.Cast:
     """CAST(float AS NUMERIC(p, s)): the float's exact value rounded to s places (107 is 107.000...,
-    100.5 is 100.500...), through its exact decimal text."""
+    100.5 is 100.500...), through its exact decimal text.
+
+    A double's binary fraction ends within 60 decimal places for any value above 2**-8, and
+    DuckDB's CAST of the text to DECIMAL rounds it half away from zero, as SQL does.
+    """
     text = exp.Anonymous(this="printf", expressions=[
-        exp.Literal.string(_EXACT_FORMAT), exp.Cast(this=value.copy(), to=exp.DataType.build("DOUBLE"))])
+        exp.Literal.string("%.60f"), exp.Cast(this=value.copy(), to=exp.DataType.build("DOUBLE"))])
     cast = exp.Cast(this=text, to=dtype.copy())
     cast.meta[_EXACT] = True
     return cast
