@@ -83,7 +83,7 @@ def alter_table_pieces(alter: exp.Alter) -> list[exp.Alter]:
     for action in alter.args.get("actions") or []:
         changes.extend(_single_changes(action))
     if len(changes) <= 1:
-        return [alter] if not changes else [_with_actions(alter, changes)]
+        return [alter]
     return [_with_actions(alter, [change]) for change in changes]
 
 
