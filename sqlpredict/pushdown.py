@@ -28,11 +28,11 @@ def pushable_filters(select: exp.Select, node: PredictSource, data_alias: str | 
     single_source = not select.args.get("joins")
     outputs = {o.name.lower() for o in binding.outputs}
     data_lower = {n.lower() for n in data_names}
-    pushed = []
-    for conjunct in where.this.flatten() if isinstance(where.this, exp.And) else [where.this]:
-        if _only_data(conjunct, data_alias, data_lower, outputs, single_source):
-            pushed.append(conjunct)
-    return pushed
+    return [c for c in _conjuncts(where) if _only_data(c, data_alias, data_lower, outputs, single_source)]
+
+
+def _conjuncts(where: exp.Where) -> list[exp.Expression]:
+    return where.this.flatten() if isinstance(where.this, exp.And) else [where.this]
 
 
 def enclosing_filters(select: exp.Select, node: PredictSource, data_alias: str | None,
@@ -56,14 +56,10 @@ def enclosing_filters(select: exp.Select, node: PredictSource, data_alias: str |
     outputs = {o.name.lower() for o in binding.outputs}
     data_lower = {n.lower() for n in data_names}
     single_source = not select.args.get("joins")
-    passed = _passed_data_columns(select, data_alias, data_names, outputs, single_source)
+    passed = _passed_data_columns(select, data_alias, data_names, data_lower, outputs, single_source)
     alone = not outer.args.get("joins")
-    pushed = []
-    for conjunct in where.this.flatten() if isinstance(where.this, exp.And) else [where.this]:
-        translated = _translated(conjunct, passed, source_alias, alone)
-        if translated is not None and _only_data(translated, data_alias, data_lower, outputs, single_source):
-            pushed.append(translated)
-    return pushed
+    translated = (_translated(c, passed, source_alias, alone) for c in _conjuncts(where))
+    return [c for c in translated if c is not None and _only_data(c, data_alias, data_lower, outputs, single_source)]
 
 
 def _only_projects(select: exp.Select) -> bool:
@@ -92,8 +88,8 @@ def _enclosing_query(select: exp.Select) -> tuple[exp.Select, str] | None:
     return None
 
 
-def _passed_data_columns(select: exp.Select, data_alias: str | None, data_names: list[str], outputs: set[str],
-                         single_source: bool) -> dict[str, exp.Column | None]:
+def _passed_data_columns(select: exp.Select, data_alias: str | None, data_names: list[str], data_lower: set[str],
+                         outputs: set[str], single_source: bool) -> dict[str, exp.Column | None]:
     """Each column name the body gives, with the DATA column it passes through unchanged (None: another)."""
     passed: dict[str, exp.Column | None] = {}
     for item in select.expressions:
@@ -110,7 +106,7 @@ def _passed_data_columns(select: exp.Select, data_alias: str | None, data_names:
         inner = item.this if isinstance(item, exp.Alias) else item
         is_data = isinstance(inner, exp.Column) and not isinstance(inner.this, exp.Star) and (
             (inner.table and data_alias and inner.table.lower() == data_alias.lower())
-            or (not inner.table and single_source and inner.name.lower() in {n.lower() for n in data_names}
+            or (not inner.table and single_source and inner.name.lower() in data_lower
                 and inner.name.lower() not in outputs))
         _pass(passed, item.alias_or_name.lower(), inner if is_data else None)
     return passed
