@@ -404,8 +404,9 @@ class Connection:
             self._dirty = True
         return result
 
-    def change_catalog(self, change: t.Callable[[], t.Any]) -> t.Any:
-        """A change to the stored views and procedures, which takes several DuckDB statements: all or none.
+    def all_or_none(self, change: t.Callable[[], t.Any]) -> t.Any:
+        """A change that takes several DuckDB statements (a stored view's DROP and save, the pieces of a
+        T-SQL ALTER TABLE): all of them or none.
 
         Inside a transaction it is one of its writes (a ROLLBACK undoes it); in autocommit mode it
         runs in a transaction of its own.
@@ -465,10 +466,10 @@ class Connection:
             if statement.args.get("exists") and (name.lower() in self.catalog.objects("VIEW")
                                                  or self.catalog.engine_object(name)):
                 return _nothing()  # CREATE VIEW IF NOT EXISTS of a taken name
-            self.change_catalog(lambda: (self._claim_from_engine(name, statement), self.catalog.save_view(statement)))
+            self.all_or_none(lambda: (self._claim_from_engine(name, statement), self.catalog.save_view(statement)))
         else:
             tables = statement.args.get("tables") or []
-            remaining = self.change_catalog(lambda: [t for t in tables if not self.catalog.drop("VIEW", t.name)])
+            remaining = self.all_or_none(lambda: [t for t in tables if not self.catalog.drop("VIEW", t.name)])
             if len(remaining) == len(tables):
                 return None
             if remaining:
@@ -515,7 +516,7 @@ class Connection:
         if engine != "view" or not create.args.get("replace"):
             raise_exists(f"a {engine}", name)
         drop = exp.Drop(tables=[exp.table_(exp.to_identifier(name, quoted=True))], kind="VIEW")
-        self._db.execute(to_duckdb(drop))  # in change_catalog, with the view's save
+        self._db.execute(to_duckdb(drop))  # in all_or_none, with the view's save
 
     def _prepare(self, statement: exp.Expression | str, params: t.Sequence[t.Any]) -> PreparedStatement:
         assert self._db is not None

@@ -430,7 +430,9 @@ class BatchRunner:
         if isinstance(tree, exp.Alter) and str(tree.args.get("kind")).upper() == "VIEW":
             tree = self.view_to_alter(tree, statement)
         if isinstance(tree, exp.Alter) and len(pieces := alter_table_pieces(tree)) > 1:
-            return self.run_together(pieces, params)
+            con = self.connection  # DuckDB's ALTER TABLE makes one change; T-SQL's several, all or none
+            con.all_or_none(lambda: [con.run_tree(piece, params) for piece in pieces])
+            return None
         identities = _take_identities(tree) if isinstance(tree, exp.Create) and tree.kind == "TABLE" else []
         if not isinstance(tree, (exp.Insert, exp.Update, exp.Delete, exp.Merge, exp.Select)):
             self._column_defaults.clear()  # a CREATE, ALTER or DROP may change a table's columns
@@ -443,26 +445,6 @@ class BatchRunner:
         if identities:
             self.number_identities(tree, identities)
         return result
-
-    def run_together(self, trees: list[exp.Expression], params: list[t.Any]) -> None:
-        """Statements that make one T-SQL statement: all of them change the database, or none does.
-
-        Inside a transaction, a failure rolls it back (see the README); in autocommit mode they
-        run in a transaction of their own.
-        """
-        con = self.connection
-        own = con.autocommit and not con.in_user_transaction
-        if own:
-            con.run_tree(exp.Transaction(), [])
-        try:
-            for tree in trees:
-                con.run_tree(tree, params)
-        except Error:
-            if own and con.in_user_transaction:
-                con.run_tree(exp.Rollback(), [])
-            raise
-        if own:
-            con.run_tree(exp.Commit(), [])
 
     def skip_identity_columns(self, insert: exp.Insert) -> None:
         """INSERT INTO t VALUES (...) or SELECT without a column list: as in SQL Server, the values go to the
@@ -510,7 +492,7 @@ class BatchRunner:
         if error is not None:
             raise error
         catalog = self.connection.catalog
-        self.connection.change_catalog(lambda: catalog.save("PROCEDURE", proc.name, text.strip(), proc.replace))
+        self.connection.all_or_none(lambda: catalog.save("PROCEDURE", proc.name, text.strip(), proc.replace))
 
     def drop_procedures(self, tree: exp.Drop, statement: Statement) -> None:
         """DROP PROCEDURE [IF EXISTS] name: procedures live in the catalog, not in DuckDB."""
@@ -521,7 +503,7 @@ class BatchRunner:
             raise ProgrammingError(f"line {statement.line}: Cannot drop the procedure '{missing}', because it does "
                                    "not exist")
         catalog = self.connection.catalog
-        self.connection.change_catalog(lambda: [catalog.drop("PROCEDURE", name) for name in names])
+        self.connection.all_or_none(lambda: [catalog.drop("PROCEDURE", name) for name in names])
 
     def view_to_alter(self, tree: exp.Alter, statement: Statement) -> exp.Create:
         """ALTER VIEW name AS <query> is CREATE OR ALTER VIEW of a view that must exist."""
