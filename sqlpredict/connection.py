@@ -31,6 +31,7 @@ if t.TYPE_CHECKING:
 from .catalog import KIND_WORDS, Catalog, raise_exists
 from .planner import (PlanContext, PreparedStatement, adapt_tsql, mixed_markers_error, named_marker_error,
                       number_markers, prepare, register, unregister)
+from .plans import Plan, PlanCache, plan_of, reuse
 from .sessions import DEFAULT_CACHE_BYTES, SessionCache, resolve_providers
 from .stream import DEFAULT_BATCH_SIZE
 from .tsql import BatchRunner, check_marker_count
@@ -88,6 +89,9 @@ class Connection:
         # T-SQL compares strings as SQL Server's default collation does, ignoring case (see tsql_strings).
         self.collation = DEFAULT_COLLATION if self.dialect == "tsql" else None
         self.cache = _shared_cache if session_cache_bytes is None else SessionCache(session_cache_bytes)
+        self.plans = PlanCache()  # the plans of the last statements, reused when run again (plans.py)
+        if os.environ.get("SQLPREDICT_KEEP_PLANS", "1") == "0":  # benchmarks/ measures the difference
+            self.plans.size = 0
         try:
             self._db: duckdb.DuckDBPyConnection | None = duckdb.connect(database, read_only=read_only)
             # Table names must never resolve to Python variables of the calling code.
@@ -238,8 +242,16 @@ class Connection:
             self._check_open()
             if self.dialect == "tsql":
                 return BatchRunner(self).run(operation, params)
+            plan = self.plans.get(operation)
+            if plan is not None:
+                result = self._run_again(plan, params)
+                if result is not None:
+                    return [result]
+                self.plans.forget(operation)
             statements = self._split(operation)
             check_marker_count(sum(count for _, count in statements), params, markers="? or distinct $n")
+            if len(statements) == 1 and isinstance(statements[0][0], exp.Expression):
+                return [self._run_statement(statements[0][0], params, keep_as=(operation, statements[0][1]))]
             results, offset = [], 0
             for statement, count in statements:
                 # A tree's markers index the whole list; DuckDB's own text takes its values alone
@@ -342,7 +354,9 @@ class Connection:
         inner[0].meta["explain"] = "EXPLAIN ANALYZE" if analyze else "EXPLAIN"
         return inner[0]
 
-    def _run_statement(self, statement: exp.Expression | str, params: t.Sequence[t.Any]) -> ResultSet:
+    def _run_statement(self, statement: exp.Expression | str, params: t.Sequence[t.Any],
+                       keep_as: tuple[str, int] | None = None) -> ResultSet:
+        """Run one statement; `keep_as` (its text, how many values it takes) keeps its plan for reuse."""
         assert self._db is not None
         if isinstance(statement, exp.Expression):
             control = _transaction_control(statement)
@@ -372,6 +386,36 @@ class Connection:
         kind = self._statement_type(prepared.sql)
         if kind == "TRANSACTION":
             raise NotSupportedError("transaction statements must stand alone; use BEGIN, COMMIT or ROLLBACK")
+        plan = plan_of(prepared, keep_as[1], kind, self.catalog.objects("VIEW")) if keep_as else None
+        result = self._run_prepared(prepared, kind)
+        if plan is not None and keep_as is not None:
+            self.plans.put(keep_as[0], plan)
+        return result
+
+    def _run_again(self, plan: Plan, params: t.Sequence[t.Any]) -> ResultSet | None:
+        """Run a kept plan with new values; None where it no longer holds, for the caller to plan the text."""
+        self._refresh_snapshot()
+        self._begin_if_needed()
+        try:
+            stored = self._catalog_statement(plan.node)  # a CREATE TABLE AS of a name taken since
+        except duckdb.Error as exc:
+            raise self._after_failure(from_duckdb(exc)) from exc
+        if stored is not None:
+            return stored
+        try:
+            prepared = reuse(plan, self._plan_context(params), self.catalog.objects("VIEW"))
+        except Error as error:
+            raise self._after_failure(error) from error.__cause__
+        except duckdb.Error as exc:
+            raise self._after_failure(from_duckdb(exc)) from exc
+        if prepared is None:
+            return None
+        self.plans.reused += 1
+        return self._run_prepared(prepared, plan.kind)
+
+    def _run_prepared(self, prepared: PreparedStatement, kind: str) -> ResultSet:
+        """Run a planned statement on the user's connection, then close its streams."""
+        assert self._db is not None
         try:
             if not prepared.sources:
                 for stream in prepared.streams:
@@ -528,14 +572,8 @@ class Connection:
             self.catalog.expand_views(statement)
         except duckdb.Error as exc:
             raise self._after_failure(from_duckdb(exc)) from exc
-        ctx = PlanContext(
-            con=self._db, dialect=self.dialect, params=params, cache=self.cache, providers=self.providers,
-            null_inputs=self.null_inputs, batch_size=self.batch_size, threads=self.threads,
-            can_stream=not self._dirty, is_temp=self._is_temp,
-            progress=self.progress, collation=self.collation,
-        )
         try:
-            prepared = prepare(statement, ctx)
+            prepared = prepare(statement, self._plan_context(params))
             if statement.meta.get("explain"):  # EXPLAIN [ANALYZE] of a statement with PREDICT: of the plan
                 prepared.sql = f"{statement.meta['explain']} {prepared.sql}"
             return prepared
@@ -543,6 +581,15 @@ class Connection:
             raise self._after_failure(error) from error.__cause__
         except duckdb.Error as exc:
             raise self._after_failure(from_duckdb(exc)) from exc
+
+    def _plan_context(self, params: t.Sequence[t.Any]) -> PlanContext:
+        assert self._db is not None
+        return PlanContext(
+            con=self._db, dialect=self.dialect, params=params, cache=self.cache, providers=self.providers,
+            null_inputs=self.null_inputs, batch_size=self.batch_size, threads=self.threads,
+            can_stream=not self._dirty, is_temp=self._is_temp,
+            progress=self.progress, collation=self.collation,
+        )
 
     def _is_temp(self, name: str) -> bool:
         key = name.lower()

@@ -31,7 +31,7 @@ from .binding import Binding, bind
 from .dialects import PredictSource, to_duckdb
 from .errors import DataError, Error, NotSupportedError, ProgrammingError, from_duckdb
 from .pushdown import enclosing_filters, pushable_filters
-from .sessions import SessionCache
+from .sessions import CompiledModel, SessionCache
 from .stream import DEFAULT_BATCH_SIZE, PredictStream, StaticRelation
 from .tsql_casts import adapt_conversions
 from .tsql_dates import adapt_dates
@@ -63,6 +63,53 @@ class PlanContext:
     collation: str | None = None  # the session's default collation, which DATA read elsewhere must share
 
 
+@dataclass(frozen=True)
+class StreamRecipe:
+    """One PREDICT's plan: what makes its stream, and what the plan was made from.
+
+    plans.py makes the stream again from it, for the same statement with new
+    values, once it has checked that what the plan was made from still holds.
+    """
+
+    name: str
+    data: tuple[str, tuple[int, ...]]  # DATA's query as the stream reads it: SQL, the indexes of its values
+    binding: Binding
+    output_columns: tuple[str, ...]
+    passed_columns: tuple[str, ...] | None
+    own_names: tuple[tuple[str, str], ...]
+    lossless: bool
+    # What it was made from:
+    model_index: int | None  # MODEL is this parameter (None: a literal or a query, evaluated each time)
+    digest: str  # and was this model: the binding is the model's
+    described: tuple[str, tuple[int, ...]]  # DATA's query as described (SQL, the indexes of its values),
+    columns: tuple[tuple[str, str], ...]  # and the columns it had: names, DuckDB types
+    maybe_temp: tuple[str, ...] | None  # see tables_maybe_temp
+
+    def streams_from_sibling(self, ctx: PlanContext) -> bool:
+        """Whether DATA can be read on a sibling connection, as the stream module says."""
+        return ctx.can_stream and self.maybe_temp is not None and not any(ctx.is_temp(n) for n in self.maybe_temp)
+
+    def make(self, compiled: CompiledModel, ctx: PlanContext) -> PredictStream:
+        """The stream, opened: DATA is being read."""
+        stream = PredictStream(
+            name=self.name,
+            data_sql=self.data[0],
+            data_params=[ctx.params[i] for i in self.data[1]],
+            compiled=compiled,
+            binding=self.binding,
+            output_columns=list(self.output_columns),
+            passed_columns=None if self.passed_columns is None else list(self.passed_columns),
+            null_inputs=ctx.null_inputs,
+            batch_size=ctx.batch_size,
+            progress=ctx.progress,
+            own_names=dict(self.own_names),
+            lossless=self.lossless,
+        )
+        stream.recipe = self
+        stream.open(ctx.con, streaming=self.streams_from_sibling(ctx), collation=ctx.collation)
+        return stream
+
+
 @dataclass
 class PreparedStatement:
     """A statement ready to run on the user's connection."""
@@ -74,6 +121,7 @@ class PreparedStatement:
     # DuckDB source-registry handles the statement reads its streams through (see `_expose`); empty
     # where the connection registers the streams as views under their own names instead.
     sources: list[t.Any] = field(default_factory=list)
+    indexes: list[int] = field(default_factory=list)  # each value's index in the statement's parameters
 
     def in_own_names(self, error: Error) -> Error:
         """DuckDB's error about the rewritten statement, with the names the statement itself wrote
@@ -167,15 +215,21 @@ def render(node: exp.Expression, params: t.Sequence[t.Any], last_use: bool = Fal
     Values are always passed to DuckDB as parameters, never spliced into text.
     With `last_use`, the tree is not copied first (the generator may change it).
     """
-    values = []
+    sql, indexes = render_indexed(node, last_use)
+    return sql, [params[index] for index in indexes]
+
+
+def render_indexed(node: exp.Expression, last_use: bool = False) -> tuple[str, list[int]]:
+    """`render` without the values: the SQL and, for each of its `$n`, the index of its value."""
+    indexes: list[int] = []
     numbers: dict[int, int] = {}
     for ph in placeholders(node):
         index = ph.meta["index"]
         if index not in numbers:
             numbers[index] = len(numbers) + 1
-            values.append(params[index])
+            indexes.append(index)
         ph.meta["dollar"] = numbers[index]
-    return to_duckdb(node, copy=not last_use), values
+    return to_duckdb(node, copy=not last_use), indexes
 
 
 def prepare(statement: exp.Expression, ctx: PlanContext) -> PreparedStatement:
@@ -198,20 +252,20 @@ def prepare(statement: exp.Expression, ctx: PlanContext) -> PreparedStatement:
             ready = [n for n in found if _reads_no_predict(n)] or found
             innermost = max(ready, key=lambda n: _depth(n))
             streams.append(plan_predict(innermost, ctx, {s.name: s for s in streams}))
-        if any(_pivot_finds_its_values(p) for p in statement.find_all(exp.Pivot)):
-            for stream in streams:  # DuckDB reads a PIVOT's source once for its values and again for its rows
+        if reads_streams_twice(statement):
+            for stream in streams:
                 stream.materialise()
         if ctx.dialect == "tsql":
             registered = {s.name: s.schema if isinstance(s, PredictStream) else s.table.schema for s in streams}
             adapt_integer_results(statement, lambda tables: catalog_types(ctx.con, tables, registered))
         sources = _expose(statement, streams, ctx.con)
-        sql, values = render(statement, ctx.params, last_use=True)
+        sql, indexes = render_indexed(statement, last_use=True)
     except BaseException:
         for stream in streams:
             stream.close()
             unregister(ctx.con, stream)
         raise
-    return PreparedStatement(statement, sql, values, streams, sources)
+    return PreparedStatement(statement, sql, [ctx.params[i] for i in indexes], streams, sources, indexes)
 
 
 def _expose(statement: exp.Expression, streams: list[PredictStream | StaticRelation],
@@ -446,7 +500,8 @@ def plan_predict(node: PredictSource, ctx: PlanContext,
     data_alias = _data_alias(data)
     query = _data_query(node, data)
     _register_streams_read(query, planned or {}, ctx)
-    columns = describe(query, ctx)
+    described = render_indexed(query)
+    columns = describe(described[0], [ctx.params[i] for i in described[1]], ctx)
     binding = bind(compiled.info, columns, _declared(node), ctx.dialect)
     data_names = [c for c, _ in columns]
     if select is not None:
@@ -463,26 +518,30 @@ def plan_predict(node: PredictSource, ctx: PlanContext,
         inputs = {b.column.lower() for b in binding.inputs}
         read = [n for n in data_names if n.lower() in inputs or n in used]
         query.set("expressions", [exp.column(exp.to_identifier(n, quoted=True)) for n in read])
-    streaming = ctx.can_stream and not _needs_own_connection(query, ctx)
     if ctx.dialect == "tsql":  # DATA leaves the statement here, before the statement's own pass in prepare
         adapt_integer_results(query, lambda tables: catalog_types(ctx.con, tables, {}))
-    sql, values = render(query, ctx.params, last_use=True)
-    stream = PredictStream(
+    maybe_temp = tables_maybe_temp(query)
+    sql, indexes = render_indexed(query, last_use=True)
+    recipe = StreamRecipe(
         name=stream_name,
-        data_sql=sql,
-        data_params=values,
-        compiled=compiled,
+        data=(sql, tuple(indexes)),
         binding=binding,
-        output_columns=[col for col, _ in output_columns],
-        passed_columns=used,
-        null_inputs=ctx.null_inputs,
-        batch_size=ctx.batch_size,
-        progress=ctx.progress,
-        own_names=own_names,
+        output_columns=tuple(col for col, _ in output_columns),
+        passed_columns=None if used is None else tuple(used),
+        own_names=tuple(own_names.items()),
         lossless=changed_by_arrow(typ for name, typ in columns if used is None or name in used),
+        model_index=_marker_index(node.args["model"]),
+        digest=ctx.cache.digest(model),
+        described=(described[0], tuple(described[1])),
+        columns=tuple(columns),
+        maybe_temp=maybe_temp,
     )
-    stream.open(ctx.con, streaming=streaming, collation=ctx.collation)
-    return stream
+    return recipe.make(compiled, ctx)
+
+
+def _marker_index(model: exp.Expression) -> int | None:
+    """The parameter MODEL is (`?`, `$n`, a T-SQL variable), or None for a literal or a query."""
+    return model.meta["index"] if isinstance(model, exp.Placeholder) and "index" in model.meta else None
 
 
 def model_value(node: PredictSource, ctx: PlanContext) -> bytes:
@@ -589,6 +648,12 @@ def _data_query(node: PredictSource, data: exp.Expression) -> exp.Select:
     return query
 
 
+def reads_streams_twice(statement: exp.Expression) -> bool:
+    """Whether DuckDB reads the statement's sources twice: a PIVOT's once for its values and again for its
+    rows. Its streams must then hold their rows."""
+    return any(_pivot_finds_its_values(p) for p in statement.find_all(exp.Pivot))
+
+
 def _pivot_finds_its_values(pivot: exp.Pivot) -> bool:
     """A PIVOT without an IN list for each column it pivots on: DuckDB reads its source to find them."""
     if pivot.args.get("unpivot"):
@@ -637,13 +702,12 @@ def _visible_ctes(node: exp.Expression) -> list[exp.CTE]:
     return ctes
 
 
-def describe(query: exp.Select, ctx: PlanContext) -> list[tuple[str, str]]:
-    """DATA's column names and DuckDB types.
+def describe(sql: str, values: list[t.Any], ctx: PlanContext) -> list[tuple[str, str]]:
+    """DATA's column names and DuckDB types, from DATA's query and its values.
 
     Binding a relation runs nothing: it costs a third of a DESCRIBE, and a
     bind error does not abort the user's transaction.
     """
-    sql, values = render(query, ctx.params)
     try:
         relation = ctx.con.sql(sql, params=values or None)
         return list(zip(relation.columns, (str(typ) for typ in relation.types)))
@@ -665,13 +729,16 @@ def _declared(node: PredictSource) -> list[tuple[str, str]] | None:
     return declared
 
 
-def _needs_own_connection(query: exp.Select, ctx: PlanContext) -> bool:
-    """DATA that reads temp tables or other streams must run on the user's connection."""
+def tables_maybe_temp(query: exp.Select) -> tuple[str, ...] | None:
+    """The names in DATA's query that a temporary table of the connection would answer to: DATA that
+    reads one must be read on the user's connection. None: DATA reads another stream, which also must.
+
+    DuckDB looks for `t` and `main.t` in the temp catalog first; only a database-qualified name skips it.
+    """
     tables = [tbl for tbl in query.find_all(exp.Table) if isinstance(tbl.this, exp.Identifier)]
     if any(tbl.name.startswith(STREAM_PREFIX) for tbl in tables):
-        return True
-    # DuckDB looks for `t` and `main.t` in the temp catalog first; only a database-qualified name skips it.
-    return any(ctx.is_temp(tbl.name) for tbl in tables if tbl.catalog.lower() in ("", "temp"))
+        return None
+    return tuple(tbl.name for tbl in tables if tbl.catalog.lower() in ("", "temp"))
 
 
 def _output_columns(binding: Binding, data_names: list[str]) -> list[tuple[str, str]]:

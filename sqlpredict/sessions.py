@@ -174,7 +174,8 @@ class SessionCache:
         # bytes alive, so an id is not reused while it is here.
         self._digests: OrderedDict[int, tuple[bytes, str]] = OrderedDict()
 
-    def _digest(self, blob: bytes) -> str:
+    def digest(self, blob: bytes) -> str:
+        """The model's digest, the cache's key (kept for the last model objects seen)."""
         with self._lock:
             seen = self._digests.get(id(blob))
             if seen is not None and seen[0] is blob:
@@ -188,7 +189,7 @@ class SessionCache:
         return digest
 
     def get(self, blob: bytes, providers: tuple[str, ...], threads: int | None = None) -> CompiledModel:
-        key = (self._digest(blob), providers, threads)
+        key = (self.digest(blob), providers, threads)
         with self._lock:
             if key in self._items:
                 self._items.move_to_end(key)

@@ -70,6 +70,7 @@ class PredictStream:
         self._closed = False
         self._lock = threading.Lock()  # orders starting workers against close()
         self.prefetch = os.environ.get("SQLPREDICT_PREFETCH", "1") != "0"
+        self.recipe: t.Any = None  # planner.StreamRecipe: how to make this stream again without planning
 
     def open(self, con: duckdb.DuckDBPyConnection, streaming: bool, collation: str | None = None) -> None:
         """Start reading DATA; on the user's connection, read and score it all now.

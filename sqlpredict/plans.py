@@ -1,0 +1,130 @@
+"""Reusing plans: a parameterised PREDICT statement run again is not planned again.
+
+A program that scores in a loop runs one text with new values each time
+(`cursor.execute(sql, [model, ...])`). Planning it (sqlglot's parse, binding
+the model to DATA, pushing filters down, writing DuckDB's SQL) costs about
+2 ms, as much as DuckDB's own work over 1,000 rows (benchmarks/README.md,
+"Plans kept"). A connection keeps the plans of its last statements by their
+text, and reuses one only while what it was made from still holds:
+
+* MODEL is a parameter, and its value is the same model (by digest);
+* DATA's query, bound again, has the same column names and types;
+* the views stored with sqlpredict are the same;
+* where DATA is read from (a sibling connection, or the user's own when it
+  reads a temporary table or the transaction holds writes) is decided again.
+
+Everything else the plan holds is SQL text that DuckDB binds afresh on every
+run. Where a check fails the text is planned again, which also gives any
+error in full. Only the DuckDB dialect's single statements are kept: a T-SQL
+batch is adapted with what the catalog says of its tables' types.
+"""
+
+from __future__ import annotations
+
+import re
+import typing as t
+from collections import OrderedDict
+from dataclasses import dataclass
+
+from sqlglot import exp
+
+from . import engine_calls
+from .errors import Error
+from .planner import PlanContext, PreparedStatement, StreamRecipe, describe, reads_streams_twice
+from .stream import PredictStream
+
+MAX_PLANS = 32  # per connection; a plan is a small tree and a few strings
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A statement with one PREDICT, planned: DuckDB's SQL and what it was made from."""
+
+    node: exp.Expression  # the planned tree, read only: the connection asks it what kind of change it is
+    sql: str  # DuckDB's SQL, which reads the stream by the registry name `source`
+    source: str
+    indexes: tuple[int, ...]  # each of its values' index in the statement's parameters
+    markers: int  # how many values the statement takes
+    kind: str  # DuckDB's statement type
+    stream: StreamRecipe
+    views: dict[str, str]  # the stored views it was planned with: name -> definition
+
+
+def plan_of(prepared: PreparedStatement, markers: int, kind: str, views: dict[str, str]) -> Plan | None:
+    """The plan of a statement just planned, or None where it cannot be reused: more or fewer than one
+    PREDICT, MODEL not a parameter, DATA reading another stream, or a statement that reads its stream
+    twice (which holds the rows)."""
+    if len(prepared.streams) != 1 or len(prepared.sources) != 1:
+        return None
+    stream = prepared.streams[0]
+    recipe = stream.recipe if isinstance(stream, PredictStream) else None
+    if recipe is None or recipe.model_index is None or recipe.maybe_temp is None:
+        return None
+    if reads_streams_twice(prepared.node):
+        return None
+    source = prepared.sources[0].name
+    named = sum(1 for table in prepared.node.find_all(exp.Table) if table.name == source)
+    if named != len(_name_pattern(source).findall(prepared.sql)):
+        return None  # the name is also elsewhere in the text: it could not be swapped for the next one's
+    return Plan(prepared.node, prepared.sql, source, tuple(prepared.indexes), markers, kind, recipe, dict(views))
+
+
+def reuse(plan: Plan, ctx: PlanContext, views: dict[str, str]) -> PreparedStatement | None:
+    """The statement ready to run with ctx's values, DATA being read; None where the plan no longer holds."""
+    recipe = plan.stream
+    if views != plan.views or len(ctx.params) != plan.markers:
+        return None
+    model = ctx.params[recipe.model_index]
+    if not isinstance(model, bytes) or ctx.cache.digest(model) != recipe.digest:
+        return None
+    sql, indexes = recipe.described
+    try:
+        columns = describe(sql, [ctx.params[i] for i in indexes], ctx)
+    except Error:
+        return None
+    if tuple(columns) != recipe.columns:
+        return None
+    stream = recipe.make(ctx.cache.get(model, ctx.providers, ctx.threads), ctx)
+    try:
+        handle = engine_calls.register_source(ctx.con, stream.relation())
+    except BaseException:
+        stream.close()
+        raise
+    if handle is None:  # as when it was planned, where the registry was there: not expected
+        stream.close()
+        return None
+    stream.own_names[handle.name] = stream.own_names.get(stream.name, stream.name)
+    sql = _name_pattern(plan.source).sub(lambda _: handle.name, plan.sql)
+    values = [ctx.params[i] for i in plan.indexes]
+    return PreparedStatement(plan.node, sql, values, [stream], [handle], list(plan.indexes))
+
+
+def _name_pattern(name: str) -> t.Pattern[str]:
+    return re.compile(rf"(?<![\w$]){re.escape(name)}(?![\w$])")
+
+
+class PlanCache:
+    """The plans of a connection's last statements, by the statement's text."""
+
+    def __init__(self, size: int = MAX_PLANS) -> None:
+        self.size = size
+        self._plans: OrderedDict[str, Plan] = OrderedDict()
+        self.reused = 0  # statements run from a kept plan; tests and benchmarks read it
+
+    def get(self, text: str) -> Plan | None:
+        plan = self._plans.get(text)
+        if plan is not None:
+            self._plans.move_to_end(text)
+        return plan
+
+    def put(self, text: str, plan: Plan) -> None:
+        self._plans[text] = plan
+        self._plans.move_to_end(text)
+        while len(self._plans) > self.size:
+            self._plans.popitem(last=False)
+
+    def forget(self, text: str) -> None:
+        self._plans.pop(text, None)
+
+    def __len__(self) -> int:
+        return len(self._plans)
