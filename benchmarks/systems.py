@@ -27,7 +27,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from models import make_session, providers  # noqa: E402
 from workloads import (HAND, HAND_ALL, HAND_BIG, PANDAS, PLAIN, PLAIN_INPUTS, PREDICT, PREDICT_64K,  # noqa: E402
-                       PREDICT_ALL, PREDICT_NO_PREFETCH, PREDICT_SPIN, UDF, Output, Workload)
+                       PREDICT_ALL, PREDICT_NO_PLANS, PREDICT_NO_PREFETCH, PREDICT_SPIN, UDF, Output, Workload)
 
 BATCH_ROWS = 65536  # the hand loop's batch, as issue 5 defines it ("Arrow batches of 64K")
 BIG_BATCH_ROWS = 122_880  # sqlpredict's default batch_size (stream.DEFAULT_BATCH_SIZE)
@@ -125,11 +125,12 @@ def _finish(db, w: Workload, sql: str):
 
 
 def system_predict(job: dict, w: Workload, all_then_filter: bool = False, prefetch: bool = True,
-                   spin: bool = False, batch_size: int | None = None) -> System:
+                   spin: bool = False, batch_size: int | None = None, keep_plans: bool = True) -> System:
     """sqlpredict: one SQL statement, results written by DuckDB itself."""
     import sqlpredict
 
     os.environ["SQLPREDICT_PREFETCH"] = "1" if prefetch else "0"  # this child process only
+    os.environ["SQLPREDICT_KEEP_PLANS"] = "1" if keep_plans else "0"
     if spin:
         _spin_wait_on()
 
@@ -307,6 +308,7 @@ SYSTEMS = {
     PLAIN_INPUTS: lambda job, w: system_plain_select(job, w, read_inputs=True),
     PREDICT_NO_PREFETCH: lambda job, w: system_predict(job, w, prefetch=False),
     PREDICT_SPIN: lambda job, w: system_predict(job, w, spin=True),
+    PREDICT_NO_PLANS: lambda job, w: system_predict(job, w, keep_plans=False),
     PREDICT_64K: lambda job, w: system_predict(job, w, batch_size=BATCH_ROWS),
     HAND_BIG: lambda job, w: system_hand_loop(job, w, batch_rows=BIG_BATCH_ROWS),
 }

@@ -24,6 +24,7 @@ PLAIN_INPUTS = "plain_select_inputs"
 PREDICT_NO_PREFETCH = "predict_no_prefetch"
 PREDICT_SPIN = "predict_spin"
 PREDICT_64K = "predict_64k"
+PREDICT_NO_PLANS = "predict_no_plans"
 HAND_BIG = "hand_big_batches"
 MAIN_SYSTEMS = [HAND, PREDICT, UDF, PANDAS]
 
@@ -38,6 +39,7 @@ SYSTEM_LABELS = {
     PLAIN_INPUTS: "same SELECT without PREDICT, reading the inputs",
     PREDICT_NO_PREFETCH: "PREDICT, prefetch off",
     PREDICT_SPIN: "PREDICT, onnxruntime spin-wait on",
+    PREDICT_NO_PLANS: "PREDICT, plans not kept",
     PREDICT_64K: "PREDICT, 65,536-row batches",
     HAND_BIG: "hand loop, 122,880-row batches",
 }
@@ -123,7 +125,7 @@ def workloads(sizes: Sizes, work: str) -> list[Workload]:
         Workload("f", "(a) model fixed at batch 1", "linear_batch1", "linear_batch1_relaxed", "mid", sizes.mid,
                  SCORE, MAIN_SYSTEMS + [PREDICT_64K]),
         Workload("g", f"(a) over {sizes.small:,} rows, {sizes.repeat} queries", "linear", "linear", "small",
-                 sizes.small, SCORE, MAIN_SYSTEMS + [PLAIN], repeat=sizes.repeat),
+                 sizes.small, SCORE, MAIN_SYSTEMS + [PLAIN, PREDICT_NO_PLANS], repeat=sizes.repeat),
         # Memory flatness of (a): peak RSS at a tenth of the rows against all of them.
         Workload("a@tenth", "(a) CREATE TABLE, 1/10 of the rows", "linear", "linear", "big_tenth",
                  sizes.big_tenth, SCORE, [HAND, PREDICT, PLAIN, PLAIN_INPUTS], section="flat"),
