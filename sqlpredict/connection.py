@@ -240,14 +240,15 @@ class Connection:
         """Run every statement of `operation`; one ResultSet per statement."""
         with self._lock:
             self._check_open()
-            if self.dialect == "tsql":
-                return BatchRunner(self).run(operation, params)
-            plan = self.plans.get(operation)
+            key = (self.dialect, operation)
+            plan = self.plans.get(key)
             if plan is not None:
                 result = self._run_again(plan, params)
                 if result is not None:
                     return [result]
-                self.plans.forget(operation)
+                self.plans.forget(key)
+            if self.dialect == "tsql":
+                return BatchRunner(self).run(operation, params)
             statements = self._split(operation)
             check_marker_count(sum(count for _, count in statements), params, markers="? or distinct $n")
             if len(statements) == 1 and isinstance(statements[0][0], exp.Expression):
@@ -266,9 +267,10 @@ class Connection:
             self._check_open()
             return BatchRunner(self).call(name, params)
 
-    def run_tree(self, tree: exp.Expression, params: t.Sequence[t.Any]) -> ResultSet:
-        """Run one parsed statement (the T-SQL batch runner's entry point)."""
-        return self._run_statement(tree, params)
+    def run_tree(self, tree: exp.Expression, params: t.Sequence[t.Any],
+                 keep_as: tuple[str, int] | None = None) -> ResultSet:
+        """Run one parsed statement (the T-SQL batch runner's entry point); see `_run_statement`."""
+        return self._run_statement(tree, params, keep_as)
 
     def warn_single_database(self, name: str) -> None:
         """USE and three-part names: one database answers to every name (warned once)."""
@@ -356,7 +358,8 @@ class Connection:
 
     def _run_statement(self, statement: exp.Expression | str, params: t.Sequence[t.Any],
                        keep_as: tuple[str, int] | None = None) -> ResultSet:
-        """Run one statement; `keep_as` (its text, how many values it takes) keeps its plan for reuse."""
+        """Run one statement; `keep_as` (the operation's text, which is this statement alone, and how many
+        values it takes) keeps its plan to run the text again (plans.py)."""
         assert self._db is not None
         if isinstance(statement, exp.Expression):
             control = _transaction_control(statement)
@@ -389,7 +392,7 @@ class Connection:
         plan = plan_of(prepared, keep_as[1], kind, self.catalog.objects("VIEW")) if keep_as else None
         result = self._run_prepared(prepared, kind)
         if plan is not None and keep_as is not None:
-            self.plans.put(keep_as[0], plan)
+            self.plans.put((self.dialect, keep_as[0]), plan)
         return result
 
     def _run_again(self, plan: Plan, params: t.Sequence[t.Any]) -> ResultSet | None:

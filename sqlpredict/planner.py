@@ -61,6 +61,9 @@ class PlanContext:
     can_stream: bool = True  # False while the transaction holds uncommitted writes
     is_temp: t.Callable[[str], bool] = lambda name: False  # a temporary table or view of the connection
     collation: str | None = None  # the session's default collation, which DATA read elsewhere must share
+    # Set when planning read something besides DATA's columns that can change under the statement's text:
+    # the types of the tables a T-SQL statement names, or a file OPENROWSET(BULK ...) reads.
+    read_outside: bool = False
 
 
 @dataclass(frozen=True)
@@ -122,6 +125,7 @@ class PreparedStatement:
     # where the connection registers the streams as views under their own names instead.
     sources: list[t.Any] = field(default_factory=list)
     indexes: list[int] = field(default_factory=list)  # each value's index in the statement's parameters
+    read_outside: bool = False  # see PlanContext: the plan cannot be kept (plans.py)
 
     def in_own_names(self, error: Error) -> Error:
         """DuckDB's error about the rewritten statement, with the names the statement itself wrote
@@ -235,7 +239,7 @@ def render_indexed(node: exp.Expression, last_use: bool = False) -> tuple[str, l
 def prepare(statement: exp.Expression, ctx: PlanContext) -> PreparedStatement:
     """Plan every PREDICT in a statement, innermost first; the tree is changed in place (callers own it)."""
     if ctx.dialect == "tsql":  # the connection has already adapted the T-SQL (adapt_tsql), views' bodies too
-        check_bulk_files(statement)
+        ctx.read_outside = check_bulk_files(statement)
     if statement.find(exp.Predict) is not None:  # PREDICT(...) where a value goes: sqlglot reads BigQuery's
         raise ProgrammingError("PREDICT: PREDICT is a table source, not a function: write it in FROM, as in "
                                "SELECT d.*, p.score FROM PREDICT(MODEL = @model, DATA = t AS d) WITH (score FLOAT) "
@@ -257,7 +261,7 @@ def prepare(statement: exp.Expression, ctx: PlanContext) -> PreparedStatement:
                 stream.materialise()
         if ctx.dialect == "tsql":
             registered = {s.name: s.schema if isinstance(s, PredictStream) else s.table.schema for s in streams}
-            adapt_integer_results(statement, lambda tables: catalog_types(ctx.con, tables, registered))
+            adapt_integer_results(statement, lambda tables: _catalog_types(ctx, tables, registered))
         sources = _expose(statement, streams, ctx.con)
         sql, indexes = render_indexed(statement, last_use=True)
     except BaseException:
@@ -265,7 +269,14 @@ def prepare(statement: exp.Expression, ctx: PlanContext) -> PreparedStatement:
             stream.close()
             unregister(ctx.con, stream)
         raise
-    return PreparedStatement(statement, sql, [ctx.params[i] for i in indexes], streams, sources, indexes)
+    return PreparedStatement(statement, sql, [ctx.params[i] for i in indexes], streams, sources, indexes,
+                             ctx.read_outside)
+
+
+def _catalog_types(ctx: PlanContext, tables: set[str], registered: dict[str, pa.Schema]) -> dict[str, dict[str, str]]:
+    """tsql_numbers.catalog_types, noted in the context: the plan now depends on those tables' types."""
+    ctx.read_outside = True
+    return catalog_types(ctx.con, tables, registered)
 
 
 def _expose(statement: exp.Expression, streams: list[PredictStream | StaticRelation],
@@ -471,15 +482,16 @@ def _order_key(ordered: exp.Ordered, select: exp.Select, clause: str) -> exp.Ord
     return key
 
 
-def check_bulk_files(statement: exp.Expression) -> None:
-    """OPENROWSET(BULK 'path', ...) on a missing file is an error, not zero rows."""
-    for node in statement.find_all(exp.Subquery):
-        path = node.meta.get("bulk_path")
-        if path is not None and not os.path.isfile(path):
+def check_bulk_files(statement: exp.Expression) -> bool:
+    """OPENROWSET(BULK 'path', ...) on a missing file is an error, not zero rows. Whether there is any."""
+    paths = [node.meta["bulk_path"] for node in statement.find_all(exp.Subquery) if "bulk_path" in node.meta]
+    for path in paths:
+        if not os.path.isfile(path):
             raise ProgrammingError(
                 f"OPENROWSET(BULK '{path}'): no such file (paths are relative to the working directory "
                 f"{os.getcwd()})"
             )
+    return bool(paths)
 
 
 # ---------------------------------------------------------------- one PREDICT
@@ -519,7 +531,7 @@ def plan_predict(node: PredictSource, ctx: PlanContext,
         read = [n for n in data_names if n.lower() in inputs or n in used]
         query.set("expressions", [exp.column(exp.to_identifier(n, quoted=True)) for n in read])
     if ctx.dialect == "tsql":  # DATA leaves the statement here, before the statement's own pass in prepare
-        adapt_integer_results(query, lambda tables: catalog_types(ctx.con, tables, {}))
+        adapt_integer_results(query, lambda tables: _catalog_types(ctx, tables, {}))
     maybe_temp = tables_maybe_temp(query)
     sql, indexes = render_indexed(query, last_use=True)
     recipe = StreamRecipe(

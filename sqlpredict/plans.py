@@ -15,8 +15,12 @@ text, and reuses one only while what it was made from still holds:
 
 Everything else the plan holds is SQL text that DuckDB binds afresh on every
 run. Where a check fails the text is planned again, which also gives any
-error in full. Only the DuckDB dialect's single statements are kept: a T-SQL
-batch is adapted with what the catalog says of its tables' types.
+error in full.
+
+An operation of one statement is kept: in T-SQL, one whose batch runner
+passes it on as it is (no variables, no INSERT without a column list), and
+whose planning read no table's types for T-SQL's integer arithmetic
+(`tsql_numbers.adapt_integer_results`) and no OPENROWSET file.
 """
 
 from __future__ import annotations
@@ -52,9 +56,10 @@ class Plan:
 
 def plan_of(prepared: PreparedStatement, markers: int, kind: str, views: dict[str, str]) -> Plan | None:
     """The plan of a statement just planned, or None where it cannot be reused: more or fewer than one
-    PREDICT, MODEL not a parameter, DATA reading another stream, or a statement that reads its stream
-    twice (which holds the rows)."""
-    if len(prepared.streams) != 1 or len(prepared.sources) != 1:
+    PREDICT, MODEL not a parameter, DATA reading another stream, a statement that reads its stream
+    twice (which holds the rows), or one whose planning read more than DATA's columns (a T-SQL
+    statement's table types, a file: PlanContext.read_outside)."""
+    if len(prepared.streams) != 1 or len(prepared.sources) != 1 or prepared.read_outside:
         return None
     stream = prepared.streams[0]
     recipe = stream.recipe if isinstance(stream, PredictStream) else None
@@ -103,28 +108,31 @@ def _name_pattern(name: str) -> t.Pattern[str]:
     return re.compile(rf"(?<![\w$]){re.escape(name)}(?![\w$])")
 
 
+Key = t.Tuple[str, str]  # (dialect, the operation's text)
+
+
 class PlanCache:
-    """The plans of a connection's last statements, by the statement's text."""
+    """The plans of a connection's last statements, by dialect and text."""
 
     def __init__(self, size: int = MAX_PLANS) -> None:
         self.size = size
-        self._plans: OrderedDict[str, Plan] = OrderedDict()
+        self._plans: OrderedDict[Key, Plan] = OrderedDict()
         self.reused = 0  # statements run from a kept plan; tests and benchmarks read it
 
-    def get(self, text: str) -> Plan | None:
-        plan = self._plans.get(text)
+    def get(self, key: Key) -> Plan | None:
+        plan = self._plans.get(key)
         if plan is not None:
-            self._plans.move_to_end(text)
+            self._plans.move_to_end(key)
         return plan
 
-    def put(self, text: str, plan: Plan) -> None:
-        self._plans[text] = plan
-        self._plans.move_to_end(text)
+    def put(self, key: Key, plan: Plan) -> None:
+        self._plans[key] = plan
+        self._plans.move_to_end(key)
         while len(self._plans) > self.size:
             self._plans.popitem(last=False)
 
-    def forget(self, text: str) -> None:
-        self._plans.pop(text, None)
+    def forget(self, key: Key) -> None:
+        self._plans.pop(key, None)
 
     def __len__(self) -> int:
         return len(self._plans)

@@ -364,6 +364,7 @@ class BatchRunner:
         self.connection = connection
         # Column defaults of INSERT targets, read once per operation until a statement may change a table.
         self._column_defaults: dict[str, list[tuple[str, str | None]]] = {}
+        self.keep_as: tuple[str, int] | None = None  # an operation of one statement whose plan may be kept
 
     def run(self, operation: str, params: t.Sequence[t.Any]) -> list[ResultSet]:
         """Read the whole operation first, so a wrong number of `?` values is refused before anything runs."""
@@ -387,6 +388,7 @@ class BatchRunner:
             batches.append((batch, parsed))
         if readable:
             check_marker_count(used, params)
+            self.keep_as = (operation, used) if _one_keepable_statement(batches) else None
         results: list[ResultSet] = []
         for batch, parsed in batches:
             for run in range(batch.count):  # GO n: the same values for its markers each time
@@ -441,7 +443,7 @@ class BatchRunner:
         if isinstance(tree, (exp.Insert, exp.Update, exp.Delete, exp.Merge)) and tree.args.get("returning"):
             output_as_returning(tree, statement.line)
         bind_variables(tree, variables, params, statement.line)
-        result = self.connection.run_tree(tree, params)
+        result = self.connection.run_tree(tree, params, self.keep_as)
         if identities:
             self.number_identities(tree, identities)
         return result
@@ -668,6 +670,22 @@ class BatchRunner:
             for variable, value in zip(targets, last):
                 variable.value = value
         return None
+
+
+def _one_keepable_statement(batches: list[tuple[Batch, ParsedBatch | None]]) -> bool:
+    """Whether the operation is one statement that the runner passes to the connection as it is, so the
+    connection may keep its plan for the same text (plans.py): a query or a change, but not an INSERT
+    without a column list (which reads the table's columns). One statement alone declares no variables."""
+    if len(batches) != 1 or batches[0][0].count != 1 or batches[0][1] is None or len(batches[0][1]) != 1:
+        return False
+    tree = batches[0][1][0][1]
+    if not isinstance(tree, exp.Expression):
+        return False
+    if isinstance(tree, exp.Select):
+        return not _assignments(tree)
+    if isinstance(tree, exp.Insert):
+        return isinstance(tree.this, exp.Schema)
+    return isinstance(tree, (exp.Update, exp.Delete, exp.Merge))
 
 
 def _take_identities(tree: exp.Create) -> list[tuple[str, int, int]]:

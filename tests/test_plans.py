@@ -181,3 +181,60 @@ def test_any_change_between_runs_gives_what_a_fresh_plan_gives(steps):
         assert names == table_columns + ["score"]
         assert_scores([(r[0], r[-1]) for r in rows], expected(con, model))
     con.close()
+
+
+# ---------------------------------------------------------------- T-SQL
+
+
+@pytest.fixture()
+def tsql(tmp_path):
+    c = sqlpredict.connect(str(tmp_path / "tsql.duckdb"), autocommit=True)
+    c.execute("CREATE TABLE dbo.t (id INT, f0 REAL, f1 REAL)")
+    c.execute("INSERT INTO dbo.t SELECT i, i / 10.0, 1 - i / 7.0 FROM range(20) r(i)")
+    yield c
+    c.close()
+
+
+def test_a_tsql_statement_run_again_reuses_its_plan(tsql):
+    sql = ("SELECT d.id, p.score FROM PREDICT(MODEL = ?, DATA = dbo.t AS d, RUNTIME = ONNX) WITH (score FLOAT) AS p "
+           "WHERE d.id >= ? ORDER BY d.id")
+    for low in (0, 7, 30, 2):
+        got = tsql.execute(sql, MODEL_A, low).fetchall()
+        assert_scores(got, expected(tsql, MODEL_A, where=f"WHERE id >= {low}"))
+    assert tsql.plans.reused == 3
+    script = "DECLARE @m varbinary(max) = ?;\n" + sql.replace("MODEL = ?", "MODEL = @m")
+    for _ in range(2):  # variables are bound by value each run: the script is planned each time
+        assert_scores(tsql.execute(script, MODEL_A, 5).fetchall(), expected(tsql, MODEL_A, where="WHERE id >= 5"))
+    assert tsql.plans.reused == 3
+
+
+def test_tsql_integer_arithmetic_is_planned_with_the_table_types_of_each_run(tsql):
+    """AVG of an INT column is an INT in T-SQL: that rewrite reads the joined table's types, which
+    can change while DATA's columns do not, so such a statement is planned every time."""
+    tsql.execute("CREATE TABLE dbo.other (id INT, n INT)")
+    tsql.execute("INSERT INTO dbo.other VALUES (0, 1), (1, 2)")
+    sql = ("SELECT AVG(o.n) AS avg_n, SUM(p.score) AS total FROM PREDICT(MODEL = ?, DATA = dbo.t AS d, "
+           "RUNTIME = ONNX) WITH (score FLOAT) AS p JOIN dbo.other AS o ON o.id = d.id")
+    want = sum(score for _, score in expected(tsql, MODEL_A, where="WHERE id < 2"))
+    avg, total = tsql.execute(sql, MODEL_A).fetchone()
+    assert avg == 1 and total == pytest.approx(want, rel=1e-6)
+    tsql.execute("ALTER TABLE dbo.other ALTER COLUMN n FLOAT")
+    avg, total = tsql.execute(sql, MODEL_A).fetchone()
+    assert avg == 1.5 and total == pytest.approx(want, rel=1e-6)
+    assert tsql.plans.reused == 0
+
+
+def test_tsql_insert_without_a_column_list_reads_the_tables_columns_each_run(tsql):
+    tsql.execute("CREATE TABLE dbo.scored (n INT IDENTITY(1,1), id INT, score FLOAT)")
+    sql = ("INSERT INTO dbo.scored SELECT d.id, p.score FROM PREDICT(MODEL = ?, DATA = dbo.t AS d, RUNTIME = ONNX) "
+           "WITH (score FLOAT) AS p WHERE d.id < 3")
+    tsql.execute(sql, MODEL_A)
+    tsql.execute(sql, MODEL_A)
+    rows = tsql.execute("SELECT n, id, score FROM dbo.scored ORDER BY n").fetchall()
+    assert [(r[0], r[1]) for r in rows] == [(1, 0), (2, 1), (3, 2), (4, 0), (5, 1), (6, 2)]
+    assert_scores([(r[1], r[2]) for r in rows[:3]], expected(tsql, MODEL_A, where="WHERE id < 3"))
+    tsql.execute("ALTER TABLE dbo.scored ADD note VARCHAR(10)")
+    with pytest.raises(sqlpredict.ProgrammingError, match="3 columns but 2 values"):  # as SQL Server's Msg 213
+        tsql.execute(sql, MODEL_A)
+    assert tsql.execute("SELECT count(*) FROM dbo.scored").fetchone()[0] == 6
+    assert tsql.plans.reused == 0
