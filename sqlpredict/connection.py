@@ -198,6 +198,12 @@ class Connection:
         if self._db is None:
             raise InterfaceError("the connection is closed")
 
+    def _start_operation(self) -> None:
+        """Each operation reads the stored views and procedures afresh: another connection may have
+        changed them, and a statement that stopped early may have left this connection's copy."""
+        self._check_open()
+        self._catalog = None
+
     def _run_control(self, sql: str) -> None:
         assert self._db is not None
         self._temp_answers.clear()  # a ROLLBACK can undo a CREATE TEMP TABLE
@@ -239,7 +245,7 @@ class Connection:
     def run_batch(self, operation: str, params: t.Sequence[t.Any]) -> list[ResultSet]:
         """Run every statement of `operation`; one ResultSet per statement."""
         with self._lock:
-            self._check_open()
+            self._start_operation()
             key = (self.dialect, operation)
             plan = self.plans.get(key)
             if plan is not None:
@@ -264,7 +270,7 @@ class Connection:
     def call_procedure(self, name: str, params: t.Sequence[t.Any]) -> tuple[list[ResultSet], list[t.Any]]:
         """Run a stored procedure for Cursor.callproc: (result sets, parameters with OUTPUT values)."""
         with self._lock:
-            self._check_open()
+            self._start_operation()
             return BatchRunner(self).call(name, params)
 
     def run_tree(self, tree: exp.Expression, params: t.Sequence[t.Any],
@@ -287,7 +293,7 @@ class Connection:
         It runs as any statement does: under the lock, inside the transaction.
         """
         with self._lock:
-            self._check_open()
+            self._start_operation()
             assert self._db is not None
             self._db.register(name, table)
             try:
@@ -378,6 +384,7 @@ class Connection:
                 return self._control_statement(control)
         self._refresh_snapshot()
         self._begin_if_needed()
+        creates = None  # a statement that makes a table, as written: a kept plan checks the name again
         if isinstance(statement, exp.Expression):
             try:
                 stored = self._catalog_statement(statement)
@@ -385,11 +392,13 @@ class Connection:
                 raise self._after_failure(from_duckdb(exc)) from exc
             if stored is not None:
                 return stored
+            if keep_as and _created_table(statement) is not None:
+                creates = statement.copy()  # planning changes the tree: SELECT ... INTO becomes CREATE TABLE AS
         prepared = self._prepare(statement, params)
         kind = self._statement_type(prepared.sql)
         if kind == "TRANSACTION":
             raise NotSupportedError("transaction statements must stand alone; use BEGIN, COMMIT or ROLLBACK")
-        plan = plan_of(prepared, keep_as[1], kind, self.catalog.objects("VIEW")) if keep_as else None
+        plan = plan_of(prepared, keep_as[1], kind, self.catalog.objects("VIEW"), creates) if keep_as else None
         result = self._run_prepared(prepared, kind)
         if plan is not None and keep_as is not None:
             self.plans.put((self.dialect, keep_as[0]), plan)
@@ -399,12 +408,13 @@ class Connection:
         """Run a kept plan with new values; None where it no longer holds, for the caller to plan the text."""
         self._refresh_snapshot()
         self._begin_if_needed()
-        try:
-            stored = self._catalog_statement(plan.node)  # a CREATE TABLE AS of a name taken since
-        except duckdb.Error as exc:
-            raise self._after_failure(from_duckdb(exc)) from exc
-        if stored is not None:
-            return stored
+        if plan.creates is not None:  # a CREATE TABLE AS or SELECT ... INTO: is the name taken now?
+            try:
+                stored = self._catalog_statement(plan.creates)
+            except duckdb.Error as exc:
+                raise self._after_failure(from_duckdb(exc)) from exc
+            if stored is not None:
+                return stored
         try:
             prepared = reuse(plan, self._plan_context(params), self.catalog.objects("VIEW"))
         except Error as error:

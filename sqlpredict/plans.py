@@ -52,9 +52,11 @@ class Plan:
     kind: str  # DuckDB's statement type
     stream: StreamRecipe
     views: dict[str, str]  # the stored views it was planned with: name -> definition
+    creates: exp.Expression | None  # a statement that makes a table, as written (the connection checks the name)
 
 
-def plan_of(prepared: PreparedStatement, markers: int, kind: str, views: dict[str, str]) -> Plan | None:
+def plan_of(prepared: PreparedStatement, markers: int, kind: str, views: dict[str, str],
+            creates: exp.Expression | None = None) -> Plan | None:
     """The plan of a statement just planned, or None where it cannot be reused: more or fewer than one
     PREDICT, MODEL not a parameter, DATA reading another stream, a statement that reads its stream
     twice (which holds the rows), or one whose planning read more than DATA's columns (a T-SQL
@@ -71,7 +73,8 @@ def plan_of(prepared: PreparedStatement, markers: int, kind: str, views: dict[st
     named = sum(1 for table in prepared.node.find_all(exp.Table) if table.name == source)
     if named != len(_name_pattern(source).findall(prepared.sql)):
         return None  # the name is also elsewhere in the text: it could not be swapped for the next one's
-    return Plan(prepared.node, prepared.sql, source, tuple(prepared.indexes), markers, kind, recipe, dict(views))
+    return Plan(prepared.node, prepared.sql, source, tuple(prepared.indexes), markers, kind, recipe, dict(views),
+                creates)
 
 
 def reuse(plan: Plan, ctx: PlanContext, views: dict[str, str]) -> PreparedStatement | None:

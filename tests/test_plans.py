@@ -143,6 +143,50 @@ def test_create_table_as_run_again_writes_each_time(con):
     assert con.plans.reused == 2
 
 
+@pytest.mark.parametrize("dialect, table", [("duckdb", "t"), ("tsql", "dbo.t")])
+def test_select_into_run_again_in_a_transaction_with_writes_is_refused_and_keeps_them(tmp_path, dialect, table):
+    """The second run's target is taken: refused before it runs, as SQL Server refuses it (Msg 2714), so the
+    transaction keeps the first run's table rather than being rolled back by DuckDB's failure."""
+    con = sqlpredict.connect(str(tmp_path / "into.duckdb"), dialect=dialect)
+    con.execute(f"CREATE TABLE {table} (id INTEGER, f0 REAL, f1 REAL)")
+    con.execute(f"INSERT INTO {table} VALUES (1, 0.5, 0.25), (2, 1.5, -2.0)")
+    con.commit()
+    runtime = ", RUNTIME = ONNX" if dialect == "tsql" else ""
+    sql = f"SELECT d.id, p.score INTO s FROM PREDICT(MODEL = ?, DATA = {table} AS d{runtime}) WITH (score FLOAT) AS p"
+    con.execute(sql, [MODEL_A])
+    with pytest.raises(sqlpredict.ProgrammingError, match="already an object named 's'"):
+        con.execute(sql, [MODEL_A])
+    assert_scores(con.execute("SELECT id, score FROM s ORDER BY id").fetchall(), expected(con, MODEL_A, table=table))
+    con.commit()
+    con.close()
+
+
+def test_stored_views_changed_by_another_connection_are_seen_after_any_statement(tmp_path):
+    """A COMMIT, or a statement that fails while it is planned, used to leave the connection's copy of the
+    stored views in place: a view stored since by another connection was not seen."""
+    path = str(tmp_path / "views.duckdb")
+    con = sqlpredict.connect(path, dialect="duckdb", autocommit=True)
+    con.execute("CREATE TABLE t AS SELECT i AS id, (i / 10)::FLOAT AS f0, (1 - i / 7)::FLOAT AS f1 FROM range(4) r(i)")
+    con.execute("CREATE TABLE src AS SELECT id, f0 FROM t")
+    con.execute("CREATE TABLE models (id INTEGER, data BLOB)")
+    con.execute("INSERT INTO models VALUES (1, ?)", [MODEL_B])
+    sql = ("SELECT d.id, p.score, s.f0 AS other FROM PREDICT(MODEL = ?, DATA = t AS d) WITH (score FLOAT) AS p "
+           "JOIN src AS s ON s.id = d.id ORDER BY d.id")
+    con.execute(sql, [MODEL_A]).fetchall()
+    con.execute("COMMIT")
+    with pytest.raises(sqlpredict.ProgrammingError):
+        con.execute("SELECT * FROM PREDICT(MODEL = ?, DATA = nope AS d) WITH (score FLOAT) AS p", [MODEL_A])
+    other = sqlpredict.connect(path, dialect="duckdb", autocommit=True)
+    other.execute("DROP TABLE src")
+    other.execute("CREATE VIEW src AS SELECT d.id, p.score AS f0 FROM PREDICT(MODEL = (SELECT data FROM models "
+                  "WHERE id = 1), DATA = t AS d) WITH (score FLOAT) AS p")
+    other.close()
+    got = con.execute(sql, [MODEL_A]).fetchall()
+    assert_scores(got, expected(con, MODEL_A))
+    np.testing.assert_allclose([r[2] for r in got], [r[1] for r in expected(con, MODEL_B)], rtol=1e-6)
+    con.close()
+
+
 # One step between two runs of the same statement: what it changes, and the DuckDB statement that does it.
 _STEPS = {
     "nothing": [],
