@@ -116,6 +116,7 @@ class Connection:
         # name -> whether it is a temporary table or view of this connection. Only statements on this
         # connection change its temp objects, so answers hold until one that may do so runs.
         self._temp_answers: dict[str, bool] = {}
+        self._settings: tuple[str, ...] | None = ()  # see _session_settings; None: to be read again
         # Called with the number of rows each scored batch held (the CLI shows progress with it).
         self.progress: t.Callable[[int], None] | None = None
 
@@ -400,6 +401,8 @@ class Connection:
             raise NotSupportedError("transaction statements must stand alone; use BEGIN, COMMIT or ROLLBACK")
         plan = plan_of(prepared, keep_as[1], kind, self.catalog.objects("VIEW"), creates) if keep_as else None
         result = self._run_prepared(prepared, kind)
+        if kind in ("SET", "PRAGMA"):
+            self._settings = None
         if plan is not None and keep_as is not None:
             self.plans.put((self.dialect, keep_as[0]), plan)
         return result
@@ -601,8 +604,19 @@ class Connection:
             con=self._db, dialect=self.dialect, params=params, cache=self.cache, providers=self.providers,
             null_inputs=self.null_inputs, batch_size=self.batch_size, threads=self.threads,
             can_stream=not self._dirty, is_temp=self._is_temp,
-            progress=self.progress, collation=self.collation,
+            progress=self.progress, collation=self.collation, settings=self._session_settings(),
         )
+
+    def _session_settings(self) -> tuple[str, ...]:
+        """SET statements that give DATA's sibling connection the session settings this connection's
+        statements changed and that change what a query returns (USE and SET search_path, TimeZone...).
+        Read once after each SET, RESET, USE or PRAGMA; none until the first."""
+        assert self._db is not None
+        if self._settings is None:
+            rows = self._db.execute("SELECT name, value FROM duckdb_settings() WHERE scope = 'LOCAL' "
+                                    "AND name IN (SELECT unnest($1::VARCHAR[]))", [list(_SESSION_SETTINGS)]).fetchall()
+            self._settings = tuple(_set_session(name, value) for name, value in rows if value is not None)
+        return self._settings
 
     def _is_temp(self, name: str) -> bool:
         key = name.lower()
@@ -745,6 +759,18 @@ def _caller_stacklevel() -> int:
     while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(package):
         frame, level = frame.f_back, level + 1
     return level
+
+
+# Session settings that change what a query returns, which a sibling connection must share (see
+# _session_settings). Global settings need nothing: every connection to the database sees them.
+_SESSION_SETTINGS = ("search_path", "TimeZone", "Calendar", "default_collation")
+
+
+def _set_session(name: str, value: str) -> str:
+    """`SET SESSION name = 'value'`, written by sqlglot's generator (values are quoted by it, not by hand)."""
+    item = exp.SetItem(this=exp.EQ(this=exp.to_identifier(name), expression=exp.Literal.string(value)),
+                       kind="SESSION")
+    return to_duckdb(exp.Set(expressions=[item]))
 
 
 def _may_change_temp_objects(node: exp.Expression, kind: str) -> bool:

@@ -61,6 +61,7 @@ class PlanContext:
     can_stream: bool = True  # False while the transaction holds uncommitted writes
     is_temp: t.Callable[[str], bool] = lambda name: False  # a temporary table or view of the connection
     collation: str | None = None  # the session's default collation, which DATA read elsewhere must share
+    settings: tuple[str, ...] = ()  # SET statements giving DATA read elsewhere the user's session settings
     # Set when planning read something besides DATA's columns that can change under the statement's text:
     # the types of the tables a T-SQL statement names, or a file OPENROWSET(BULK ...) reads.
     read_outside: bool = False
@@ -109,7 +110,8 @@ class StreamRecipe:
             lossless=self.lossless,
         )
         stream.recipe = self
-        stream.open(ctx.con, streaming=self.streams_from_sibling(ctx), collation=ctx.collation)
+        stream.open(ctx.con, streaming=self.streams_from_sibling(ctx), collation=ctx.collation,
+                    settings=ctx.settings)
         return stream
 
 

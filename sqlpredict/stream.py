@@ -72,11 +72,13 @@ class PredictStream:
         self.prefetch = os.environ.get("SQLPREDICT_PREFETCH", "1") != "0"
         self.recipe: t.Any = None  # planner.StreamRecipe: how to make this stream again without planning
 
-    def open(self, con: duckdb.DuckDBPyConnection, streaming: bool, collation: str | None = None) -> None:
+    def open(self, con: duckdb.DuckDBPyConnection, streaming: bool, collation: str | None = None,
+             settings: t.Sequence[str] = ()) -> None:
         """Start reading DATA; on the user's connection, read and score it all now.
 
         A sibling connection does not inherit the user's session settings: `collation` is the
-        user's default collation, which DATA's filters must compare strings under.
+        user's default collation, which DATA's filters must compare strings under, and `settings`
+        are SET statements for the others that change what DATA reads (its search_path, TimeZone).
         """
         self.streaming = streaming
         source_con = con
@@ -85,6 +87,8 @@ class PredictStream:
                 self._sibling = source_con = con.cursor()
                 if collation:
                     set_session_collation(source_con, collation)
+                for setting in settings:
+                    source_con.execute(setting)
             if self.lossless:
                 lossless_export(source_con)
             self._source = source_con.sql(self.data_sql, params=self.data_params).to_arrow_reader(self.batch_size)

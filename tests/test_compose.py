@@ -720,3 +720,35 @@ def test_a_hex_literal_model_in_both_dialects(dialect):
                                   "f1": np.array([[0.25], [2]], np.float32)})[0].reshape(-1)
     np.testing.assert_array_equal(np.array([r[0] for r in by_hex], np.float32), expected)
     assert cur.execute(query.format("?"), [MODEL]).fetchall() == by_hex
+
+
+@pytest.mark.parametrize("change", ["SET search_path = 's1'", "USE s1"])
+def test_data_read_elsewhere_finds_tables_by_the_connections_search_path(tmp_path, change):
+    """DATA is read on a sibling connection, which starts with DuckDB's default session settings: USE and
+    SET search_path of the user's connection must reach it, or `DATA = t` reads main.t."""
+    con = sqlpredict.connect(str(tmp_path / "path.duckdb"), dialect="duckdb", autocommit=True)
+    con.execute("CREATE TABLE t AS SELECT i AS id, (i / 7)::FLOAT AS f0, (i / 11)::FLOAT AS f1 FROM range(4) r(i)")
+    con.execute("CREATE SCHEMA s1")
+    con.execute("CREATE TABLE s1.t AS SELECT id + 100 AS id, f0 * 3 AS f0, f1 FROM main.t WHERE id < 2")
+    sql = "SELECT d.id, p.score FROM PREDICT(MODEL = ?, DATA = t AS d) WITH (score FLOAT) AS p ORDER BY d.id"
+    assert [r[0] for r in con.execute(sql, [MODEL]).fetchall()] == [0, 1, 2, 3]
+    con.execute(change)
+    rows = con.execute(sql, [MODEL]).fetchall()
+    want = con.execute("SELECT id, f0, f1 FROM t ORDER BY id").fetchall()
+    assert [r[0] for r in rows] == [100, 101] == [r[0] for r in want]
+    np.testing.assert_allclose([r[1] for r in rows], expected_scores([r[1] for r in want], [r[2] for r in want]),
+                               rtol=1e-6)
+    con.execute("SET search_path = 'main'")
+    assert [r[0] for r in con.execute(sql, [MODEL]).fetchall()] == [0, 1, 2, 3]
+    con.close()
+
+
+def test_data_read_elsewhere_uses_the_connections_time_zone(tmp_path):
+    con = sqlpredict.connect(str(tmp_path / "tz.duckdb"), dialect="duckdb", autocommit=True)
+    con.execute("CREATE TABLE t AS SELECT i AS id, (i / 7)::FLOAT AS f0, (i / 11)::FLOAT AS f1, "
+                "TIMESTAMPTZ '2024-01-01 00:00:00+00' AS at FROM range(2) r(i)")
+    con.execute("SET TimeZone = 'Asia/Tokyo'")
+    sql = ("SELECT d.id, d.hour, p.score FROM PREDICT(MODEL = ?, DATA = (SELECT id, f0, f1, hour(at) AS hour FROM t) "
+           "AS d) WITH (score FLOAT) AS p ORDER BY d.id")
+    assert [r[1] for r in con.execute(sql, [MODEL]).fetchall()] == [9, 9]
+    con.close()
