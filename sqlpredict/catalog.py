@@ -43,6 +43,12 @@ class Catalog:
         """Whether `name` is one of the connection's temporary tables or views (only it can see them)."""
         return self._binds(_select_temp(name))
 
+    def is_temp_function(self, name: str) -> bool:
+        """Whether `name` is a temporary macro of the connection (only it can call one)."""
+        rows = self.con.execute("SELECT 1 FROM duckdb_functions() WHERE database_name = 'temp' "
+                                "AND lower(function_name) = lower($1) LIMIT 1", [name]).fetchall()
+        return bool(rows)
+
     def temp_tables(self) -> set[str]:
         """The names of the connection's temporary tables (a procedure drops those it made)."""
         return {row[0] for row in self.con.execute(_SELECT_TEMP_TABLES).fetchall()}

@@ -603,7 +603,7 @@ class Connection:
         return PlanContext(
             con=self._db, dialect=self.dialect, params=params, cache=self.cache, providers=self.providers,
             null_inputs=self.null_inputs, batch_size=self.batch_size, threads=self.threads,
-            can_stream=not self._dirty, is_temp=self._is_temp,
+            can_stream=not self._dirty, is_temp=self._is_temp, is_temp_function=self._is_temp_function,
             progress=self.progress, collation=self.collation, settings=self._session_settings(),
         )
 
@@ -617,6 +617,12 @@ class Connection:
                                     "AND name IN (SELECT unnest($1::VARCHAR[]))", [list(_SESSION_SETTINGS)]).fetchall()
             self._settings = tuple(_set_session(name, value) for name, value in rows if value is not None)
         return self._settings
+
+    def _is_temp_function(self, name: str) -> bool:
+        key = name.lower() + "()"
+        if key not in self._temp_answers:
+            self._temp_answers[key] = self.catalog.is_temp_function(name)
+        return self._temp_answers[key]
 
     def _is_temp(self, name: str) -> bool:
         key = name.lower()

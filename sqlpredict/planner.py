@@ -60,6 +60,7 @@ class PlanContext:
     progress: t.Callable[[int], None] | None = None
     can_stream: bool = True  # False while the transaction holds uncommitted writes
     is_temp: t.Callable[[str], bool] = lambda name: False  # a temporary table or view of the connection
+    is_temp_function: t.Callable[[str], bool] = lambda name: False  # a temporary macro of the connection
     collation: str | None = None  # the session's default collation, which DATA read elsewhere must share
     settings: tuple[str, ...] = ()  # SET statements giving DATA read elsewhere the user's session settings
     # Set when planning read something besides DATA's columns that can change under the statement's text:
@@ -88,10 +89,13 @@ class StreamRecipe:
     described: tuple[str, tuple[int, ...]]  # DATA's query as described (SQL, the indexes of its values),
     columns: tuple[tuple[str, str], ...]  # and the columns it had: names, DuckDB types
     maybe_temp: tuple[str, ...] | None  # see tables_maybe_temp
+    calls: tuple[str, ...]  # the functions DATA's query calls that sqlglot does not know: macros, perhaps temporary
 
     def streams_from_sibling(self, ctx: PlanContext) -> bool:
-        """Whether DATA can be read on a sibling connection, as the stream module says."""
-        return ctx.can_stream and self.maybe_temp is not None and not any(ctx.is_temp(n) for n in self.maybe_temp)
+        """Whether DATA can be read on a sibling connection, as the stream module says: it cannot see the
+        user's temporary tables, views and macros."""
+        return ctx.can_stream and self.maybe_temp is not None and not any(ctx.is_temp(n) for n in self.maybe_temp) \
+            and not any(ctx.is_temp_function(n) for n in self.calls)
 
     def make(self, compiled: CompiledModel, ctx: PlanContext) -> PredictStream:
         """The stream, opened: DATA is being read."""
@@ -549,6 +553,7 @@ def plan_predict(node: PredictSource, ctx: PlanContext,
         described=(described[0], tuple(described[1])),
         columns=tuple(columns),
         maybe_temp=maybe_temp,
+        calls=tuple(sorted({call.name for call in query.find_all(exp.Anonymous)})),
     )
     return recipe.make(compiled, ctx)
 

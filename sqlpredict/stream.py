@@ -4,11 +4,11 @@ A scored stream reads DATA from one of two places:
 
 * a sibling connection to the same database (`con.cursor()`), when the
   user's transaction has no uncommitted writes and DATA reads no temporary
-  table. Batches are then scored while the user's statement consumes them,
+  table or macro. Batches are then scored while the user's statement consumes them,
   so memory is bounded by the batch size, not the table size. The sibling
   sees what is committed, which is READ COMMITTED, SQL Server's default.
 * the user's own connection otherwise, so that PREDICT sees uncommitted rows,
-  temp tables and the rows of another PREDICT that DATA reads. DuckDB runs one
+  temp tables and macros, and the rows of another PREDICT that DATA reads. DuckDB runs one
   query per connection at a time, so DATA is then read and scored completely
   before the user's statement starts.
 

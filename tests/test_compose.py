@@ -752,3 +752,24 @@ def test_data_read_elsewhere_uses_the_connections_time_zone(tmp_path):
            "AS d) WITH (score FLOAT) AS p ORDER BY d.id")
     assert [r[1] for r in con.execute(sql, [MODEL]).fetchall()] == [9, 9]
     con.close()
+
+
+def test_data_that_calls_a_temporary_macro_is_read_on_the_users_connection(tmp_path):
+    """A temporary macro exists on its connection only: DATA that calls one, written there or pushed
+    into it from the WHERE, cannot be read on a sibling connection."""
+    con = sqlpredict.connect(str(tmp_path / "macro.duckdb"), dialect="duckdb", autocommit=True)
+    con.execute("CREATE TABLE t AS SELECT i AS id, (i / 7)::FLOAT AS f0, (i / 11)::FLOAT AS f1 FROM range(6) r(i)")
+    con.execute("CREATE TEMP MACRO big(x) AS x > 0.4")
+    want = con.execute("SELECT id, f0, f1 FROM t WHERE big(f0) ORDER BY id").fetchall()
+    for sql in ("SELECT d.id, p.score FROM PREDICT(MODEL = ?, DATA = t AS d) WITH (score FLOAT) AS p "
+                "WHERE big(d.f0) ORDER BY d.id",
+                "SELECT d.id, p.score FROM PREDICT(MODEL = ?, DATA = (SELECT * FROM t WHERE big(f0)) AS d) "
+                "WITH (score FLOAT) AS p ORDER BY d.id"):
+        rows = con.execute(sql, [MODEL]).fetchall()
+        assert [r[0] for r in rows] == [r[0] for r in want] == [3, 4, 5]
+        np.testing.assert_allclose([r[1] for r in rows],
+                                   expected_scores([r[1] for r in want], [r[2] for r in want]), rtol=1e-6)
+    con.execute("DROP MACRO big")
+    con.execute("CREATE MACRO big(x) AS x > 0.6")  # a macro stored in the database: the sibling has it
+    assert [r[0] for r in con.execute(sql, [MODEL]).fetchall()] == [5]
+    con.close()
