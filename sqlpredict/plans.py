@@ -11,7 +11,8 @@ text, and reuses one only while what it was made from still holds:
 * DATA's query, bound again, has the same column names and types;
 * the views stored with sqlpredict are the same;
 * where DATA is read from (a sibling connection, or the user's own when it
-  reads a temporary table or the transaction holds writes) is decided again.
+  reads a temporary table or macro, or the transaction holds writes) is
+  decided again, and the session settings the sibling shares are read again.
 
 Everything else the plan holds is SQL text that DuckDB binds afresh on every
 run. Where a check fails the text is planned again, which also gives any
