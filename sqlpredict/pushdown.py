@@ -4,8 +4,10 @@ A WHERE conjunct that reads only DATA's columns is added to DATA's own query,
 and stays in the statement too, so moving it never changes the result. So is
 one of the query around a view, a CTE read once or a derived table whose body
 is PREDICT's SELECT, translated through the body's columns. A conjunct is not
-moved when it could keep other rows in DATA than in the statement: an outer
-join's filter, or a function whose value changes from call to call.
+moved when it could keep other rows in DATA than in the statement, or change
+what a join pairs: under a RIGHT or FULL join (the statement's own, or the
+enclosing query's), a POSITIONAL join, PREDICT on the right of an ASOF, SEMI
+or ANTI join, or with a function whose value changes from call to call.
 """
 
 from __future__ import annotations
@@ -50,6 +52,8 @@ def enclosing_filters(select: exp.Select, node: PredictSource, data_alias: str |
     if found is None:
         return []
     outer, source_alias = found
+    if not _joins_keep_from_rows(outer.args.get("joins") or []):  # the body is the outer query's FROM source
+        return []
     where = outer.args.get("where")
     if where is None:
         return []
@@ -131,12 +135,26 @@ def _translated(conjunct: exp.Expression, passed: dict[str, exp.Column | None], 
 
 
 def _filters_commute(select: exp.Select, node: PredictSource) -> bool:
+    """Whether filtering PREDICT's rows before the joins of its SELECT leaves the joins' rows the same.
+
+    PREDICT joined to what comes before it commutes only through an inner or cross join: an ASOF join
+    matches each row with the nearest of PREDICT's rows, a SEMI or ANTI join by whether any matches.
+    """
     joins = select.args.get("joins") or []
-    if any(j.side in ("RIGHT", "FULL") for j in joins):
+    if not _joins_keep_from_rows(joins):
         return False
     if isinstance(node.parent, exp.Join):
-        return not node.parent.side and not any(j.side for j in joins)
+        join = node.parent
+        return not any(j.side for j in joins) and join.method.upper() in ("", "NATURAL") \
+            and join.kind.upper() in ("", "INNER", "CROSS")
     return isinstance(node.parent, exp.From)
+
+
+def _joins_keep_from_rows(joins: list[exp.Join]) -> bool:
+    """Whether filtering the FROM source's rows first leaves each of its rows joined as before: not under
+    a RIGHT or FULL join, which gives the source's columns NULLs for the rows it lacks, nor a POSITIONAL
+    join, which pairs rows by their position."""
+    return not any(j.side in ("RIGHT", "FULL") or j.method.upper() == "POSITIONAL" for j in joins)
 
 
 # Functions whose value changes from call to call: a filter with one, run in DATA and again in the

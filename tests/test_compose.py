@@ -394,6 +394,38 @@ def test_a_filter_is_not_pushed_through_a_body_that_groups_or_a_cte_read_twice(c
     check(twice, con, "WHERE id < 5")
 
 
+JOINED = {  # PREDICT's form, and the same query over `truth` (DATA's rows with the model's scores, in order)
+    "outer RIGHT JOIN of a derived table": (
+        "SELECT k.id, s.score FROM (SELECT d.id, d.f0, p.score FROM PREDICT(MODEL = ?, DATA = t AS d) "
+        "WITH (score FLOAT) AS p) AS s RIGHT JOIN k ON s.id = k.id WHERE s.f0 IS NULL ORDER BY k.id",
+        "SELECT k.id, s.score FROM (SELECT id, f0, score FROM truth) AS s RIGHT JOIN k ON s.id = k.id "
+        "WHERE s.f0 IS NULL ORDER BY k.id"),
+    "POSITIONAL JOIN": (
+        "SELECT d.id, p.score, k.tag FROM PREDICT(MODEL = ?, DATA = t AS d) WITH (score FLOAT) AS p "
+        "POSITIONAL JOIN k WHERE d.f0 > 0.2",
+        "SELECT d.id, d.score, k.tag FROM truth AS d POSITIONAL JOIN k WHERE d.f0 > 0.2"),
+    "PREDICT on the right of an ASOF JOIN": (
+        "SELECT k.ts, d.id FROM k ASOF JOIN PREDICT(MODEL = ?, DATA = t AS d) WITH (score FLOAT) AS p "
+        "ON k.ts >= d.id WHERE d.f0 < 0.3 ORDER BY k.ts",
+        "SELECT k.ts, d.id FROM k ASOF JOIN truth AS d ON k.ts >= d.id WHERE d.f0 < 0.3 ORDER BY k.ts"),
+}
+
+
+@pytest.mark.parametrize("sql, truth", list(JOINED.values()), ids=list(JOINED))
+def test_a_filter_is_not_pushed_where_the_join_depends_on_which_rows_there_are(sql, truth):
+    """Filtering DATA first would change what the join pairs: a RIGHT JOIN gives the rows it drops NULLs,
+    a POSITIONAL JOIN pairs by position, an ASOF JOIN with the nearest row."""
+    con = sqlpredict.connect(dialect="duckdb", autocommit=True)
+    con.execute("CREATE TABLE t AS SELECT i AS id, (i / 10)::FLOAT AS f0, (1 - i / 7)::FLOAT AS f1 FROM range(5) r(i)")
+    con.execute("CREATE TABLE k AS SELECT i AS id, i AS ts, chr(97 + i::INT) AS tag FROM range(5) r(i)")
+    rows = con.execute("SELECT id, f0, f1 FROM t ORDER BY id").fetchall()
+    scores = expected_scores([r[1] for r in rows], [r[2] for r in rows])
+    con.execute("CREATE TABLE truth (id BIGINT, f0 FLOAT, f1 FLOAT, score FLOAT)")
+    con.cursor().executemany("INSERT INTO truth VALUES (?, ?, ?, ?)",
+                             [(r[0], r[1], r[2], float(s)) for r, s in zip(rows, scores)])
+    assert con.execute(sql, [MODEL]).fetchall() == con.execute(truth).fetchall()
+
+
 def test_a_filter_with_random_runs_once():
     """A conjunct with random() is not moved into DATA: run there and again in the statement, it would keep
     about a quarter of the rows where the statement asks for half."""
