@@ -33,7 +33,7 @@ from .planner import (PlanContext, PreparedStatement, adapt_tsql, mixed_markers_
                       number_markers, prepare, register, unregister)
 from .plans import Plan, PlanCache, plan_of, reuse
 from .sessions import DEFAULT_CACHE_BYTES, SessionCache, resolve_providers
-from .stream import DEFAULT_BATCH_SIZE
+from .stream import DEFAULT_BATCH_SIZE, SessionStatements, session_statements
 from .tsql import BatchRunner, check_marker_count
 from .tsql_strings import DEFAULT_COLLATION, set_session_collation
 from . import engine_calls, values
@@ -116,7 +116,8 @@ class Connection:
         # name -> whether it is a temporary table or view of this connection. Only statements on this
         # connection change its temp objects, so answers hold until one that may do so runs.
         self._temp_answers: dict[str, bool] = {}
-        self._settings: tuple[str, ...] | None = ()  # see _session_settings; None: to be read again
+        self._settings: SessionStatements | None = ()  # see _session_settings
+        self._settings_stale = False
         # Called with the number of rows each scored batch held (the CLI shows progress with it).
         self.progress: t.Callable[[int], None] | None = None
 
@@ -402,7 +403,7 @@ class Connection:
         plan = plan_of(prepared, keep_as[1], kind, self.catalog.objects("VIEW"), creates) if keep_as else None
         result = self._run_prepared(prepared, kind)
         if kind in ("SET", "PRAGMA"):
-            self._settings = None
+            self._settings_stale = True
         if plan is not None and keep_as is not None:
             self.plans.put((self.dialect, keep_as[0]), plan)
         return result
@@ -600,22 +601,22 @@ class Connection:
 
     def _plan_context(self, params: t.Sequence[t.Any]) -> PlanContext:
         assert self._db is not None
+        settings = self._session_settings()  # None: a sibling cannot be given this session
         return PlanContext(
             con=self._db, dialect=self.dialect, params=params, cache=self.cache, providers=self.providers,
             null_inputs=self.null_inputs, batch_size=self.batch_size, threads=self.threads,
-            can_stream=not self._dirty, is_temp=self._is_temp, is_temp_function=self._is_temp_function,
-            progress=self.progress, collation=self.collation, settings=self._session_settings(),
+            can_stream=not self._dirty and settings is not None, is_temp=self._is_temp,
+            is_temp_function=self._is_temp_function, progress=self.progress, collation=self.collation,
+            settings=settings or (),
         )
 
-    def _session_settings(self) -> tuple[str, ...]:
-        """SET statements that give DATA's sibling connection the session settings this connection's
-        statements changed and that change what a query returns (USE and SET search_path, TimeZone...).
-        Read once after each SET, RESET, USE or PRAGMA; none until the first."""
+    def _session_settings(self) -> SessionStatements | None:
+        """What gives DATA's sibling connection this connection's session (stream.session_statements):
+        read once after each SET, RESET, USE or PRAGMA; nothing until the first."""
         assert self._db is not None
-        if self._settings is None:
-            rows = self._db.execute("SELECT name, value FROM duckdb_settings() WHERE scope = 'LOCAL' "
-                                    "AND name IN (SELECT unnest($1::VARCHAR[]))", [list(_SESSION_SETTINGS)]).fetchall()
-            self._settings = tuple(_set_session(name, value) for name, value in rows if value is not None)
+        if self._settings_stale:
+            self._settings = session_statements(self._db)
+            self._settings_stale = False
         return self._settings
 
     def _is_temp_function(self, name: str) -> bool:
@@ -765,18 +766,6 @@ def _caller_stacklevel() -> int:
     while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(package):
         frame, level = frame.f_back, level + 1
     return level
-
-
-# Session settings that change what a query returns, which a sibling connection must share (see
-# _session_settings). Global settings need nothing: every connection to the database sees them.
-_SESSION_SETTINGS = ("search_path", "TimeZone", "Calendar", "default_collation")
-
-
-def _set_session(name: str, value: str) -> str:
-    """`SET SESSION name = 'value'`, written by sqlglot's generator (values are quoted by it, not by hand)."""
-    item = exp.SetItem(this=exp.EQ(this=exp.to_identifier(name), expression=exp.Literal.string(value)),
-                       kind="SESSION")
-    return to_duckdb(exp.Set(expressions=[item]))
 
 
 def _may_change_temp_objects(node: exp.Expression, kind: str) -> bool:

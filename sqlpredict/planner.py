@@ -32,7 +32,7 @@ from .dialects import PredictSource, to_duckdb
 from .errors import DataError, Error, NotSupportedError, ProgrammingError, from_duckdb
 from .pushdown import enclosing_filters, pushable_filters
 from .sessions import CompiledModel, SessionCache
-from .stream import DEFAULT_BATCH_SIZE, PredictStream, StaticRelation
+from .stream import DEFAULT_BATCH_SIZE, PredictStream, SessionStatements, StaticRelation
 from .tsql_casts import adapt_conversions
 from .tsql_dates import adapt_dates
 from .tsql_dml import adapt_dml_targets
@@ -62,7 +62,7 @@ class PlanContext:
     is_temp: t.Callable[[str], bool] = lambda name: False  # a temporary table or view of the connection
     is_temp_function: t.Callable[[str], bool] = lambda name: False  # a temporary macro of the connection
     collation: str | None = None  # the session's default collation, which DATA read elsewhere must share
-    settings: tuple[str, ...] = ()  # SET statements giving DATA read elsewhere the user's session settings
+    settings: SessionStatements = ()  # statements giving DATA read elsewhere the user's session
     # Set when planning read something besides DATA's columns that can change under the statement's text:
     # the types of the tables a T-SQL statement names, or a file OPENROWSET(BULK ...) reads.
     read_outside: bool = False

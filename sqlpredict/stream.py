@@ -27,8 +27,11 @@ import typing as t
 
 import duckdb
 import pyarrow as pa
+from sqlglot import exp
+from sqlglot.errors import SqlglotError
 
 from .binding import Binding
+from .dialects import to_duckdb
 from .errors import OperationalError, from_duckdb, from_duckdb_message
 from .scoring import Scorer
 from .sessions import CompiledModel
@@ -40,6 +43,40 @@ from .values import lossless_export, restore_export
 # benchmarks/ (fewer hand-offs between DuckDB, the worker threads and onnxruntime), for a
 # few MB more in flight: see benchmarks/README.md, "Large batches".
 DEFAULT_BATCH_SIZE = 122_880
+
+SessionStatements = t.Tuple[t.Tuple[str, t.List[t.Any]], ...]  # (SQL, its parameter values) each
+_LOCAL_SETTINGS = "SELECT name, value FROM duckdb_settings() WHERE scope = 'LOCAL'"
+
+
+def session_statements(con: duckdb.DuckDBPyConnection) -> SessionStatements | None:
+    """The statements that give a sibling connection the session of `con`: a SET SESSION for each
+    setting whose session value differs from a new connection's (search_path, TimeZone,
+    integer_division, ...) and a SET VARIABLE for each variable. Each is tried on a new connection
+    first; None where one fails, and DATA must then be read on `con` itself."""
+    probe = con.cursor()
+    try:
+        defaults = dict(probe.execute(_LOCAL_SETTINGS).fetchall())
+        statements: list[tuple[str, list[t.Any]]] = []
+        for name, value in con.execute(_LOCAL_SETTINGS).fetchall():
+            if name == "schema" or value == defaults.get(name):  # the schema follows from search_path
+                continue
+            if value is None:
+                return None
+            item = exp.SetItem(this=exp.EQ(this=exp.to_identifier(name), expression=exp.Literal.string(value)),
+                               kind="SESSION")
+            statements.append((to_duckdb(exp.Set(expressions=[item])), []))
+        for name, value, typ in con.execute("SELECT name, value, type FROM duckdb_variables()").fetchall():
+            target = exp.DataType.build(typ, dialect="duckdb").sql(dialect="duckdb")
+            variable = exp.to_identifier(name, quoted=True).sql(dialect="duckdb")
+            statements.append((f"SET VARIABLE {variable} = CAST($1 AS {target})", [value]))
+        for sql, params in statements:
+            probe.execute(sql, params or None)
+    except (duckdb.Error, SqlglotError):
+        return None
+    finally:
+        probe.close()
+    return tuple(statements)
+
 
 class PredictStream:
     """One PREDICT's scored rows: DATA's columns, then the outputs."""
@@ -73,12 +110,12 @@ class PredictStream:
         self.recipe: t.Any = None  # planner.StreamRecipe: how to make this stream again without planning
 
     def open(self, con: duckdb.DuckDBPyConnection, streaming: bool, collation: str | None = None,
-             settings: t.Sequence[str] = ()) -> None:
+             settings: SessionStatements = ()) -> None:
         """Start reading DATA; on the user's connection, read and score it all now.
 
-        A sibling connection does not inherit the user's session settings: `collation` is the
-        user's default collation, which DATA's filters must compare strings under, and `settings`
-        are SET statements for the others that change what DATA reads (its search_path, TimeZone).
+        A sibling connection does not inherit the user's session: `collation` is the user's
+        default collation, which DATA's filters must compare strings under, and `settings` the
+        statements that give it the rest (see session_statements).
         """
         self.streaming = streaming
         source_con = con
@@ -87,8 +124,8 @@ class PredictStream:
                 self._sibling = source_con = con.cursor()
                 if collation:
                     set_session_collation(source_con, collation)
-                for setting in settings:
-                    source_con.execute(setting)
+                for sql, params in settings:
+                    source_con.execute(sql, params or None)
             if self.lossless:
                 lossless_export(source_con)
             self._source = source_con.sql(self.data_sql, params=self.data_params).to_arrow_reader(self.batch_size)

@@ -805,3 +805,21 @@ def test_data_that_calls_a_temporary_macro_is_read_on_the_users_connection(tmp_p
     con.execute("CREATE MACRO big(x) AS x > 0.6")  # a macro stored in the database: the sibling has it
     assert [r[0] for r in con.execute(sql, [MODEL]).fetchall()] == [5]
     con.close()
+
+
+def test_data_read_elsewhere_shares_the_sessions_settings_and_variables(tmp_path):
+    """Session settings that change results (integer_division here) and SET VARIABLE values reach the
+    sibling connection, also through a filter pushed into DATA."""
+    con = sqlpredict.connect(str(tmp_path / "session.duckdb"), dialect="duckdb", autocommit=True)
+    con.execute("CREATE TABLE t AS SELECT i AS id, i AS a, (i / 11)::FLOAT AS f1 FROM range(6) r(i)")
+    con.execute("SET integer_division = true")
+    con.execute("SET VARIABLE low = 3")
+    sql = ("SELECT d.id, d.f0, p.score FROM PREDICT(MODEL = ?, DATA = (SELECT id, CAST(a / 2 AS FLOAT) AS f0, f1 "
+           "FROM t) AS d) WITH (score FLOAT) AS p WHERE d.id >= getvariable('low') ORDER BY d.id")
+    rows = con.execute(sql, [MODEL]).fetchall()
+    want = con.execute("SELECT id, CAST(a / 2 AS FLOAT), f1 FROM t WHERE id >= getvariable('low') ORDER BY id"
+                       ).fetchall()
+    assert [r[:2] for r in rows] == [r[:2] for r in want] == [(3, 1.0), (4, 2.0), (5, 2.0)]
+    np.testing.assert_allclose([r[2] for r in rows], expected_scores([r[1] for r in want], [r[2] for r in want]),
+                               rtol=1e-6)
+    con.close()
