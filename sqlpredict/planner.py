@@ -293,16 +293,24 @@ def _expose(statement: exp.Expression, streams: list[PredictStream | StaticRelat
     """
     sources, names = [], {}
     for stream in streams:
-        handle = engine_calls.register_source(con, stream.relation())
+        handle = source_handle(con, stream)
         if handle is None:
             return []  # the same for every stream: the registry is the connection's
         sources.append(handle)
         names[stream.name] = handle.name
-        stream.own_names[handle.name] = stream.own_names.get(stream.name, stream.name)
     for table in statement.find_all(exp.Table):
         if isinstance(table.this, exp.Identifier) and not table.db and table.name in names:
             table.set("this", exp.to_identifier(names[table.name]))
     return sources
+
+
+def source_handle(con: duckdb.DuckDBPyConnection, stream: PredictStream | StaticRelation) -> t.Any | None:
+    """The stream in DuckDB's source registry: a handle whose name statements read it by, which error
+    messages give back as the stream's own name. None: the DuckDB has no registry."""
+    handle = engine_calls.register_source(con, stream.relation())
+    if handle is not None:
+        stream.own_names[handle.name] = stream.own_names.get(stream.name, stream.name)
+    return handle
 
 
 def register(con: duckdb.DuckDBPyConnection, stream: PredictStream | StaticRelation) -> None:

@@ -33,9 +33,8 @@ from dataclasses import dataclass
 
 from sqlglot import exp
 
-from . import engine_calls
 from .errors import Error
-from .planner import PlanContext, PreparedStatement, StreamRecipe, describe, reads_streams_twice
+from .planner import PlanContext, PreparedStatement, StreamRecipe, describe, reads_streams_twice, source_handle
 from .stream import PredictStream
 
 MAX_PLANS = 32  # per connection; a plan is a small tree and a few strings
@@ -95,14 +94,13 @@ def reuse(plan: Plan, ctx: PlanContext, views: dict[str, str]) -> PreparedStatem
         return None
     stream = recipe.make(ctx.cache.get(model, ctx.providers, ctx.threads), ctx)
     try:
-        handle = engine_calls.register_source(ctx.con, stream.relation())
+        handle = source_handle(ctx.con, stream)
     except BaseException:
         stream.close()
         raise
     if handle is None:  # as when it was planned, where the registry was there: not expected
         stream.close()
         return None
-    stream.own_names[handle.name] = stream.own_names.get(stream.name, stream.name)
     sql = _name_pattern(plan.source).sub(lambda _: handle.name, plan.sql)
     values = [ctx.params[i] for i in plan.indexes]
     return PreparedStatement(plan.node, sql, values, [stream], [handle], list(plan.indexes))
