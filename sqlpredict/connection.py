@@ -620,7 +620,7 @@ class Connection:
         return self._settings
 
     def _is_temp_function(self, name: str) -> bool:
-        key = name.lower() + "()"
+        key = name.lower() + "()"  # kept with the temp tables' answers, so both are forgotten together
         if key not in self._temp_answers:
             self._temp_answers[key] = self.catalog.is_temp_function(name)
         return self._temp_answers[key]

@@ -38,6 +38,9 @@ from .sessions import CompiledModel
 from .tsql_strings import set_session_collation
 from .values import lossless_export, restore_export
 
+if t.TYPE_CHECKING:
+    from .planner import StreamRecipe
+
 # Rows per batch, unless connect(batch_size=...) says otherwise: DuckDB's row group size
 # (60 vectors of 2,048 rows). Against 65,536 it cut (a) by about 9% and (c) by about 13% in
 # benchmarks/ (fewer hand-offs between DuckDB, the worker threads and onnxruntime), for a
@@ -107,7 +110,7 @@ class PredictStream:
         self._closed = False
         self._lock = threading.Lock()  # orders starting workers against close()
         self.prefetch = os.environ.get("SQLPREDICT_PREFETCH", "1") != "0"
-        self.recipe: t.Any = None  # planner.StreamRecipe: how to make this stream again without planning
+        self.recipe: StreamRecipe | None = None  # how to make this stream again without planning
 
     def open(self, con: duckdb.DuckDBPyConnection, streaming: bool, collation: str | None = None,
              settings: SessionStatements = ()) -> None:
