@@ -732,12 +732,11 @@ def _visible_ctes(node: exp.Expression) -> list[exp.CTE]:
 def describe(sql: str, values: list[t.Any], ctx: PlanContext) -> list[tuple[str, str]]:
     """DATA's column names and DuckDB types, from DATA's query and its values.
 
-    Binding a relation runs nothing: it costs a third of a DESCRIBE, and a
-    bind error does not abort the user's transaction.
+    Binding runs nothing: it costs a fraction of a DESCRIBE, and a bind
+    error does not abort the user's transaction.
     """
     try:
-        relation = ctx.con.sql(sql, params=values or None)
-        return list(zip(relation.columns, (str(typ) for typ in relation.types)))
+        return engine_calls.columns(ctx.con, sql, values)
     except duckdb.Error as exc:
         err = from_duckdb(exc)
         raise type(err)(f"PREDICT: DATA could not be read: {err}") from exc

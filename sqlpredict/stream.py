@@ -30,6 +30,7 @@ import pyarrow as pa
 from sqlglot import exp
 from sqlglot.errors import SqlglotError
 
+from . import engine_calls
 from .binding import Binding
 from .dialects import to_duckdb
 from .errors import OperationalError, from_duckdb, from_duckdb_message
@@ -131,7 +132,7 @@ class PredictStream:
                     source_con.execute(sql, params or None)
             if self.lossless:
                 lossless_export(source_con)
-            self._source = source_con.sql(self.data_sql, params=self.data_params).to_arrow_reader(self.batch_size)
+            self._source = engine_calls.arrow_reader(source_con, self.data_sql, self.data_params, self.batch_size)
         except duckdb.Error as exc:
             self.close()
             self._restore(con, streaming)

@@ -256,6 +256,35 @@ def test_a_duckdb_without_the_undocumented_calls_gets_the_public_way():
     assert duck.execute("SELECT x FROM t").fetchall() == [(5,)]  # the transaction goes on, its write kept
 
 
+class _PublicOnly:
+    """A connection with only DuckDB's documented relation API (no _bind, no _submit)."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+        self._con = con
+
+    def sql(self, *args, **kwargs):
+        return self._con.sql(*args, **kwargs)
+
+
+@pytest.mark.parametrize("query, params", [
+    ("SELECT id, f0 FROM t WHERE id > ? ORDER BY id", [2]),
+    ("SELECT * FROM t ORDER BY id", None),
+    ("PIVOT (SELECT id % 2 AS k, f0 FROM t) ON k USING sum(f0)", None),  # columns known once it runs
+])
+def test_data_described_and_read_without_a_relation_as_the_relation_would(query, params):
+    """engine_calls.columns and arrow_reader skip the relation DuckDB's client builds (a second bind);
+    they give its names, types and rows, and take the public way where the calls are missing."""
+    duck = duckdb.connect()
+    duck.execute("CREATE TABLE t AS SELECT range AS id, CAST(range / 10 AS FLOAT) AS f0 FROM range(7)")
+    relation = duck.sql(query, params=params)
+    want_columns = list(zip(relation.columns, map(str, relation.types)))
+    want_rows = relation.to_arrow_table()
+    for con in (duck, _PublicOnly(duck)):
+        assert engine_calls.columns(con, query, params) == want_columns
+        got = engine_calls.arrow_reader(con, query, params, 3).read_all()
+        assert got.equals(want_rows)
+
+
 def test_a_write_refused_in_a_transaction_loses_its_writes_where_duckdb_cannot_bind_first(monkeypatch):
     """Without the bind call, the public way (run it) stands: DuckDB aborts, and the rollback is said."""
     monkeypatch.setattr(engine_calls, "bind_only", lambda con, sql, params: None)
