@@ -90,8 +90,9 @@ SYSTEM_VARIABLE_FIXES = {
 }
 
 
-# IDENTITY columns are numbered by sequences named so (see number_identities).
+# IDENTITY columns are numbered by sequences named so (see number_identities), over BIGINT's range.
 IDENTITY_PREFIX = "__identity_"
+_BIGINT_MIN, _BIGINT_MAX = -(2**63), 2**63 - 1
 # Functions that read IDENTITY values, which sqlpredict does not keep; @@IDENTITY is refused the same way.
 IDENTITY_FUNCTIONS = {"SCOPE_IDENTITY", "IDENT_CURRENT"}
 _CREATE_HEAD = re.compile(r"\s*(?P<verb>CREATE(?:\s+OR\s+ALTER)?|ALTER)\s+(?P<kind>PROCEDURE|PROC|VIEW)\b",
@@ -467,7 +468,9 @@ class BatchRunner:
         """IDENTITY(seed, step): DuckDB numbers rows with a sequence as the column's DEFAULT.
 
         The sequences are made after the table, so a CREATE TABLE that fails
-        (the name is taken, a type is wrong) has changed nothing.
+        (the name is taken, a type is wrong) has changed nothing. Their range is
+        BIGINT's whole range, as SQL Server's seed may be 0 or negative and its
+        step negative (DuckDB's default range starts at 1, or ends at -1).
         """
         schema = tree.this
         table = schema.this
@@ -477,7 +480,9 @@ class BatchRunner:
             create = exp.Create(this=exp.Table(this=exp.to_identifier(name, quoted=True)), kind="SEQUENCE",
                                 properties=exp.Properties(expressions=[
                                     exp.SequenceProperties(start=exp.Literal.number(start),
-                                                           increment=exp.Literal.number(step))]
+                                                           increment=exp.Literal.number(step),
+                                                           minvalue=exp.Literal.number(_BIGINT_MIN),
+                                                           maxvalue=exp.Literal.number(_BIGINT_MAX))]
                                     + ([exp.TemporaryProperty()] if temporary else [])))
             self.connection.run_tree(create, [])
             alter = exp.Alter(this=table.copy(), kind="TABLE", actions=[exp.AlterColumn(
@@ -689,7 +694,11 @@ def _one_keepable_statement(batches: list[tuple[Batch, ParsedBatch | None]]) -> 
 
 
 def _take_identities(tree: exp.Create) -> list[tuple[str, int, int]]:
-    """Remove IDENTITY(seed, step) from a CREATE TABLE's columns: (column, seed, step) for each."""
+    """Remove IDENTITY(seed, step) from a CREATE TABLE's columns: (column, seed, step) for each.
+
+    A bare IDENTITY (which sqlglot reads as AUTOINCREMENT, and DuckDB would drop) is IDENTITY(1, 1),
+    as in SQL Server.
+    """
     schema = tree.this
     if not isinstance(schema, exp.Schema) or not isinstance(schema.this, exp.Table):
         return []
@@ -699,12 +708,21 @@ def _take_identities(tree: exp.Create) -> list[tuple[str, int, int]]:
             continue
         for constraint in list(column.constraints):
             kind = constraint.args.get("kind")
-            if isinstance(kind, exp.GeneratedAsIdentityColumnConstraint):
-                start = int(kind.args["start"].name) if kind.args.get("start") else 1
-                step = int(kind.args["increment"].name) if kind.args.get("increment") else 1
+            if isinstance(kind, (exp.GeneratedAsIdentityColumnConstraint, exp.AutoIncrementColumnConstraint)):
+                start = _whole_number(kind.args.get("start"), 1)
+                step = _whole_number(kind.args.get("increment"), 1)
                 identities.append((column.name, start, step))
                 constraint.pop()
     return identities
+
+
+def _whole_number(node: exp.Expression | None, default: int) -> int:
+    """IDENTITY's seed or step, with its sign: sqlglot reads -1 as Neg(1), whose name is '1'."""
+    if node is None:
+        return default
+    if isinstance(node, exp.Neg):
+        return -_whole_number(node.this, default)
+    return int(node.name)
 
 
 def _row_values(table: pa.Table, index: int) -> list[t.Any]:

@@ -2164,6 +2164,21 @@ def test_insert_without_a_column_list_skips_the_identity_column(con):
     assert_scores(scores, F0, F1)
 
 
+@pytest.mark.parametrize("declared, numbers", [
+    ("IDENTITY(100, -1)", [100, 99, 98]),
+    ("IDENTITY(0, 1)", [0, 1, 2]),
+    ("IDENTITY(-5, 5)", [-5, 0, 5]),
+    ("IDENTITY", [1, 2, 3]),
+    ("IDENTITY NOT NULL", [1, 2, 3]),
+])
+def test_identity_numbers_from_its_seed_by_its_step_with_their_signs(con, declared, numbers):
+    """SQL Server's seed may be 0 or negative, its step negative, and a bare IDENTITY is IDENTITY(1, 1). The
+    step's sign was lost (100, 101, ...), a seed below 1 was refused, and a bare IDENTITY numbered nothing."""
+    run(con, f"CREATE TABLE t (id BIGINT {declared}, v INT)\nINSERT INTO t (v) VALUES (1), (2)\n"
+             "INSERT INTO t VALUES (3)")
+    assert run(con, "SELECT id FROM t ORDER BY v") == [[(n,) for n in numbers]]
+
+
 def test_an_insert_into_a_missing_table_in_a_transaction_with_writes_keeps_them(con):
     """Reading the target's columns must not fail: a failed query would abort the transaction."""
     run(con, "CREATE TABLE t (id INT IDENTITY(1,1), x INT)")
