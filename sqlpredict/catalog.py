@@ -107,6 +107,12 @@ class Catalog:
         return self.con.execute("SELECT name, dflt_value FROM pragma_table_info($1)",
                                 [table.sql(dialect="duckdb")]).fetchall()
 
+    def sequence(self, name: str) -> tuple[int, int, int | None] | None:
+        """(start, step, last value given, or None before the first) of DuckDB's sequence `name`."""
+        rows = self.con.execute("SELECT start_value, increment_by, last_value FROM duckdb_sequences() "
+                                "WHERE sequence_name = $1", [name]).fetchall()
+        return rows[0] if rows else None
+
     def engine_object(self, name: str) -> str | None:
         """"table" or "view" when DuckDB itself holds an object `name` that a stored view of that
         name would hide (one of the main schema, the connection's temporary ones included)."""

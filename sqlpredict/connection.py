@@ -35,6 +35,7 @@ from .plans import Plan, PlanCache, plan_of, reuse
 from .sessions import DEFAULT_CACHE_BYTES, SessionCache, resolve_providers
 from .stream import DEFAULT_BATCH_SIZE, SessionStatements, session_statements
 from .tsql import BatchRunner, check_marker_count
+from .tsql_identity import Identities, continue_numbering
 from .tsql_strings import DEFAULT_COLLATION, set_session_collation
 from . import engine_calls, values
 
@@ -109,6 +110,8 @@ class Connection:
         self._user_transaction = False  # opened by a BEGIN statement, not implied by PEP 249
         # SET NOCOUNT's state: T-SQL clients (the CLI) print DML row counts only while it is OFF.
         self.nocount = False
+        # The table SET IDENTITY_INSERT ... ON names, as DuckDB names it (tsql_identity): one per session.
+        self.identity_insert: exp.Table | None = None
         self._lock = threading.RLock()
         self._warned_use = False
         self._exporting = False  # a lossless Arrow export is under way (see values.export)
@@ -116,6 +119,10 @@ class Connection:
         # name -> whether it is a temporary table or view of this connection. Only statements on this
         # connection change its temp objects, so answers hold until one that may do so runs.
         self._temp_answers: dict[str, bool] = {}
+        # Tables' column defaults, read for T-SQL's IDENTITY rules (tsql_identity), by (schema, name). DuckDB
+        # versions its catalog by transaction, so they hold until this connection's transaction ends or it
+        # runs a statement that may change a table; outside a transaction, for one operation.
+        self.column_defaults: dict[tuple[str, str], list[tuple[str, str | None]]] = {}
         self._settings: SessionStatements | None = ()  # see _session_settings
         self._settings_stale = False
         # Called with the number of rows each scored batch held (the CLI shows progress with it).
@@ -205,10 +212,13 @@ class Connection:
         changed them, and a statement that stopped early may have left this connection's copy."""
         self._check_open()
         self._catalog = None
+        if not self._in_transaction:
+            self.column_defaults.clear()
 
     def _run_control(self, sql: str) -> None:
         assert self._db is not None
         self._temp_answers.clear()  # a ROLLBACK can undo a CREATE TEMP TABLE
+        self.column_defaults.clear()  # another transaction sees the tables others have changed
         try:
             self._db.execute(sql)
         except duckdb.Error as exc:
@@ -237,6 +247,7 @@ class Connection:
         """
         if self._in_transaction and not self._dirty:
             assert self._db is not None
+            self.column_defaults.clear()
             try:
                 self._db.execute("COMMIT")
                 self._db.execute("BEGIN TRANSACTION")
@@ -249,7 +260,8 @@ class Connection:
         with self._lock:
             self._start_operation()
             key = (self.dialect, operation)
-            plan = self.plans.get(key)
+            # While IDENTITY_INSERT is ON, each INSERT is checked against it (Msg 545): no kept plan skips that
+            plan = self.plans.get(key) if self.identity_insert is None else None
             if plan is not None:
                 result = self._run_again(plan, params)
                 if result is not None:
@@ -292,20 +304,27 @@ class Connection:
     def run_with_table(self, statement: exp.Expression, name: str, table: pa.Table) -> ResultSet:
         """Run one parsed statement that reads `table` as `name` (executemany's bulk path).
 
-        It runs as any statement does: under the lock, inside the transaction.
+        It runs as any statement does: under the lock, inside the transaction, and in T-SQL under SQL
+        Server's rules for IDENTITY columns.
         """
         with self._lock:
             self._start_operation()
+            explicit = None
+            if self.dialect == "tsql" and isinstance(statement, exp.Insert):  # SQL Server's IDENTITY rules
+                explicit = Identities(self).before_insert(statement, 1)
             assert self._db is not None
             self._db.register(name, table)
             try:
-                return self._run_statement(statement, [])
+                result = self._run_statement(statement, [])
             finally:
                 if self._db is not None:
                     try:
                         self._db.unregister(name)
                     except duckdb.Error:
                         pass
+            if explicit is not None:
+                continue_numbering(self, explicit)
+            return result
 
     def _split(self, operation: str) -> list[tuple[exp.Expression | str, int]]:
         """DuckDB SQL as statements and the values each takes: sqlglot trees where PREDICT or a stored
@@ -643,6 +662,8 @@ class Connection:
         assert self._db is not None
         if _may_change_temp_objects(prepared.node, kind):
             self._temp_answers.clear()
+        if kind not in _KEEPS_TEMP_OBJECTS:  # a CREATE, ALTER or DROP may change a table's columns
+            self.column_defaults.clear()
         if kind in _RESULT_TYPES or kind == "MULTI" or (kind in _CHANGE_TYPES and _has_returning(prepared)):
             # PIVOT (a MULTI statement) and DML ... RETURNING run at once here and hand back their rows.
             relation = self._db.sql(prepared.sql, params=prepared.params or None)
@@ -690,6 +711,7 @@ class Connection:
     def _recover(self, error: Error) -> Error:
         self._end_export()
         self._temp_answers.clear()
+        self.column_defaults.clear()
         if not self._in_transaction or self._db is None:
             return error
         if self._dirty:

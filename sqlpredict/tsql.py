@@ -20,11 +20,11 @@ from sqlglot.errors import ParseError, TokenError
 
 from .dialects import parse, to_duckdb
 from .errors import DataError, Error, NotSupportedError, ProgrammingError, parse_error_text
-from .planner import adapt_tsql
 from .procedures import Argument, Procedure, exec_arguments, is_create_procedure, match_arguments, parse_procedure
 from .script import STARTS, Batch, Statement, split_batches, split_statements, view_query
 from .tsql_casts import declared_length, format_refusal, sized
 from .tsql_ddl import alter_table_pieces, index_refusal
+from .tsql_identity import IDENTITY_PREFIX, Identities, IdentityInsert, continue_numbering, parse_identity_insert
 from .tsql_strings import collation_names, duckdb_collation
 
 if t.TYPE_CHECKING:
@@ -72,9 +72,6 @@ COMMAND_FIXES = {
     "DEALLOCATE": _CURSOR_FIX,
     "GOTO": _FLOW_FIX,
     "RETURN": _FLOW_FIX,
-    "SET IDENTITY_INSERT": "remove it: an INSERT that names the IDENTITY column in its column list gives it "
-                           "that value without it (the numbering does not move past such values, as it would in "
-                           "SQL Server)",
     "ALTER INDEX": "DuckDB maintains its indexes itself (nothing to REBUILD or REORGANIZE); remove it",
     "UPDATE STATISTICS": "DuckDB keeps its statistics itself; remove it",
     "CREATE STATISTICS": "DuckDB keeps its statistics itself; remove it",
@@ -90,8 +87,7 @@ SYSTEM_VARIABLE_FIXES = {
 }
 
 
-# IDENTITY columns are numbered by sequences named so (see number_identities), over BIGINT's range.
-IDENTITY_PREFIX = "__identity_"
+# IDENTITY columns are numbered by sequences (see number_identities), over BIGINT's range.
 _BIGINT_MIN, _BIGINT_MAX = -(2**63), 2**63 - 1
 # Functions that read IDENTITY values, which sqlpredict does not keep; @@IDENTITY is refused the same way.
 IDENTITY_FUNCTIONS = {"SCOPE_IDENTITY", "IDENT_CURRENT"}
@@ -138,6 +134,9 @@ def parse_statement(statement: Statement, offset: int) -> exp.Expression:
         raise NotSupportedError(f"line {statement.line}: INSERT ... EXEC is outside what sqlpredict runs; write "
                                 "the procedure's SELECT in the INSERT (INSERT INTO t SELECT ...), or have the "
                                 "procedure insert the rows itself")
+    identity_insert = parse_identity_insert(statement)
+    if identity_insert is not None:
+        return identity_insert
     try:
         trees = parse("tsql", statement.text)
     except (ParseError, TokenError) as exc:
@@ -363,8 +362,7 @@ class BatchRunner:
 
     def __init__(self, connection: Connection) -> None:
         self.connection = connection
-        # Column defaults of INSERT targets, read once per operation until a statement may change a table.
-        self._column_defaults: dict[str, list[tuple[str, str | None]]] = {}
+        self.identities = Identities(connection)  # SQL Server's rules for IDENTITY columns
         self.keep_as: tuple[str, int] | None = None  # an operation of one statement whose plan may be kept
 
     def run(self, operation: str, params: t.Sequence[t.Any]) -> list[ResultSet]:
@@ -424,6 +422,8 @@ class BatchRunner:
         if isinstance(tree, exp.Use):
             self.connection.warn_single_database(f"USE {tree.this.name if tree.this else ''}")
             return None
+        if isinstance(tree, IdentityInsert):
+            return self.identities.set_identity_insert(tree, statement.line)
         if _transaction_control(tree):
             return self.connection.run_tree(tree, params)
         if isinstance(tree, exp.Select) and _assignments(tree):
@@ -438,31 +438,22 @@ class BatchRunner:
             return None
         identities = _take_identities(tree) if isinstance(tree, exp.Create) and tree.kind == "TABLE" else []
         if not isinstance(tree, (exp.Insert, exp.Update, exp.Delete, exp.Merge, exp.Select)):
-            self._column_defaults.clear()  # a CREATE, ALTER or DROP may change a table's columns
-        if isinstance(tree, exp.Insert) and isinstance(tree.this, exp.Table):
-            self.skip_identity_columns(tree)
+            self.identities.forget()  # a CREATE, ALTER or DROP may change a table's columns
+        explicit = None
+        if isinstance(tree, exp.Insert):
+            explicit = self.identities.before_insert(tree, statement.line)
+        elif isinstance(tree, exp.Merge):
+            explicit = self.identities.before_merge(tree, statement.line)
         if isinstance(tree, (exp.Insert, exp.Update, exp.Delete, exp.Merge)) and tree.args.get("returning"):
             output_as_returning(tree, statement.line)
         bind_variables(tree, variables, params, statement.line)
-        result = self.connection.run_tree(tree, params, self.keep_as)
+        # A kept plan would skip the checks that explicit IDENTITY values need each time
+        result = self.connection.run_tree(tree, params, None if explicit else self.keep_as)
         if identities:
             self.number_identities(tree, identities)
+        if explicit is not None:
+            continue_numbering(self.connection, explicit)
         return result
-
-    def skip_identity_columns(self, insert: exp.Insert) -> None:
-        """INSERT INTO t VALUES (...) or SELECT without a column list: as in SQL Server, the values go to the
-        columns other than IDENTITY, which numbers itself."""
-        key = insert.this.sql(dialect="tsql").lower()
-        if key not in self._column_defaults:
-            target = insert.this.copy()
-            adapt_tsql(target)  # dbo is main, #t keeps its #
-            self._column_defaults[key] = self.connection.catalog.column_defaults(target)
-        columns = self._column_defaults[key]
-        numbered = f"nextval('{IDENTITY_PREFIX}"
-        names = [name for name, default in columns if not (default or "").startswith(numbered)]
-        if len(names) < len(columns):
-            insert.set("this", exp.Schema(this=insert.this, expressions=[exp.to_identifier(n, quoted=True)
-                                                                          for n in names]))
 
     def number_identities(self, tree: exp.Create, identities: list[tuple[str, int, int]]) -> None:
         """IDENTITY(seed, step): DuckDB numbers rows with a sequence as the column's DEFAULT.
@@ -548,11 +539,14 @@ class BatchRunner:
                 variable.value = self.evaluate(value, variable, statement, params, caller)
         results: list[ResultSet] = []
         temp_before = self.connection.catalog.temp_tables()
+        identity_insert = self.connection.identity_insert  # SQL Server restores SET options when a procedure ends
         try:
             self.run_statements(read_body(proc, statement.line), [], own, results)
         except BaseException:
             self.drop_temp_tables(temp_before, quietly=True)
             raise
+        finally:
+            self.connection.identity_insert = identity_insert
         self.drop_temp_tables(temp_before)
         for param in proc.parameters:
             arg = matched[param.name.lower()]

@@ -2011,7 +2011,7 @@ def test_the_models_table_as_ssms_scripts_it(con):
     run(con, SSMS_MODELS_TABLE + "INSERT INTO models (description, data) VALUES ('linear', ?)\n" + SETUP, [MODEL])
     con.commit()
     with pytest.raises(sqlpredict.IntegrityError, match="(?i)duplicate key"):
-        run(con, "INSERT INTO models (id, description) VALUES (1, 'again')")
+        run(con, "SET IDENTITY_INSERT models ON\nINSERT INTO models (id, description) VALUES (1, 'again')")
     assert_model_one_scores(con)
 
 
@@ -2287,12 +2287,177 @@ def test_other_number_formats_are_refused_with_the_ones_that_run(con, sql):
         run(con, sql)
 
 
-def test_set_identity_insert_is_refused_with_what_to_write_and_that_runs(con):
+# ------------------------------------------------------------------ IDENTITY_INSERT
+
+
+IDENTITY_ROWS = "SELECT id, description FROM models ORDER BY id"
+
+
+def test_set_identity_insert_keeps_explicit_values_and_the_numbering_continues_past_them(con):
+    """As SQL Server scripts a table's data (SSMS "Generate Scripts"): explicit ids between SET IDENTITY_INSERT
+    ON and OFF, then the numbering goes on after the highest of them, not from where it was (which reached 10
+    and failed on a duplicate key, or gave a second row 2)."""
+    run(con, MODELS_TABLE.replace("NOT NULL", "NOT NULL PRIMARY KEY") + "INSERT INTO models (description) VALUES ('one')")
+    run(con, """
+SET IDENTITY_INSERT [dbo].[models] ON
+INSERT [dbo].[models] ([id], [description]) VALUES (10, N'ten')
+INSERT [dbo].[models] ([id], [description]) VALUES (4, N'four')
+SET IDENTITY_INSERT [dbo].[models] OFF
+GO
+INSERT INTO models (description) VALUES ('next'), ('after')
+""")
+    assert run(con, IDENTITY_ROWS) == [[(1, "one"), (4, "four"), (10, "ten"), (11, "next"), (12, "after")]]
+    run(con, "SET IDENTITY_INSERT models ON\nINSERT INTO models (id, description) VALUES (7, 'below')\n"
+             "SET IDENTITY_INSERT models OFF\nINSERT INTO models (description) VALUES ('never back')")
+    assert run(con, IDENTITY_ROWS)[-1][-2:] == [(12, "after"), (13, "never back")]
+
+
+def test_identity_insert_holds_for_the_connection_until_off(con):
+    """SET IDENTITY_INSERT is a session setting: it holds across execute() calls and batches."""
     run(con, MODELS_TABLE)
-    with pytest.raises(sqlpredict.NotSupportedError, match="names the IDENTITY column in its column list"):
-        run(con, "SET IDENTITY_INSERT models ON")
-    run(con, "INSERT INTO models (id, description) VALUES (10, 'kept id')\nINSERT INTO models (description) VALUES ('n')")
-    assert run(con, "SELECT id, description FROM models ORDER BY id")[-1] == [(1, "n"), (10, "kept id")]
+    cur = con.cursor()
+    cur.execute("SET IDENTITY_INSERT models ON")
+    cur.execute("INSERT INTO models (id, description) VALUES (?, ?)", [5, "five"])
+    con.cursor().execute("INSERT INTO models (id, description) SELECT 6, 'six'")
+    cur.execute("SET IDENTITY_INSERT models OFF")
+    cur.execute("INSERT INTO models (description) VALUES ('seven')")
+    assert run(con, IDENTITY_ROWS) == [[(5, "five"), (6, "six"), (7, "seven")]]
+
+
+def test_an_explicit_identity_value_without_identity_insert_is_msg_544_and_writes_nothing(con):
+    """SQL Server refuses the whole statement (Msg 544); sqlpredict gave the column the value and numbered
+    over it later. The transaction's earlier writes stay."""
+    run(con, MODELS_TABLE + "INSERT INTO models (description) VALUES ('one')")
+    con.commit()
+    run(con, "INSERT INTO models (description) VALUES ('two')")
+    with pytest.raises(sqlpredict.ProgrammingError) as info:
+        run(con, "INSERT INTO models (description) VALUES ('three')\n"
+                 "INSERT INTO models ([Id], description) VALUES (3, 'x'), (4, 'y')")
+    assert str(info.value).startswith("line 2: Cannot insert explicit value for identity column in table 'models' "
+                                      "when IDENTITY_INSERT is set to OFF")
+    assert "SET IDENTITY_INSERT models ON" in str(info.value)
+    assert run(con, IDENTITY_ROWS) == [[(1, "one"), (2, "two"), (3, "three")]]
+    con.rollback()
+    assert run(con, IDENTITY_ROWS) == [[(1, "one")]]
+
+
+def test_msg_544_in_executemany_and_in_merge_writes_nothing(con):
+    run(con, MODELS_TABLE + "INSERT INTO models (description) VALUES ('one')")
+    con.commit()
+    cur = con.cursor()
+    with pytest.raises(sqlpredict.ProgrammingError, match="Msg 544"):
+        cur.executemany("INSERT INTO models (id, description) VALUES (?, ?)", [(7, "a"), (8, "b")])
+    with pytest.raises(sqlpredict.ProgrammingError, match="Msg 544"):
+        run(con, "MERGE models AS m USING (SELECT 9 AS id, 'c' AS d) AS s ON m.id = s.id "
+                 "WHEN NOT MATCHED THEN INSERT (id, description) VALUES (s.id, s.d);")
+    assert run(con, IDENTITY_ROWS) == [[(1, "one")]]
+
+
+def test_explicit_identity_values_from_executemany_and_merge_move_the_numbering(con):
+    run(con, MODELS_TABLE + "SET IDENTITY_INSERT models ON")
+    con.cursor().executemany("INSERT INTO models (id, description) VALUES (?, ?)", [(7, "a"), (3, "b")])
+    run(con, "MERGE models AS m USING (SELECT 20 AS id, 'c' AS d) AS s ON m.id = s.id "
+             "WHEN NOT MATCHED THEN INSERT (id, description) VALUES (s.id, s.d);\n"
+             "SET IDENTITY_INSERT models OFF")
+    con.cursor().executemany("INSERT INTO models (description) VALUES (?)", [("d",), ("e",)])
+    run(con, "MERGE models AS m USING (SELECT 0 AS id, 'f' AS d) AS s ON m.id = s.id "
+             "WHEN NOT MATCHED THEN INSERT VALUES (NULL, s.d);")  # no column list: the other columns, as in SQL Server
+    assert run(con, IDENTITY_ROWS) == [[(3, "b"), (7, "a"), (20, "c"), (21, "d"), (22, "e"), (23, "f")]]
+
+
+@pytest.mark.parametrize("script, message", [
+    ("INSERT INTO models (description) VALUES ('n')",
+     "Explicit value must be specified for identity column in table 'models' .*Msg 545.*name id in the column list"),
+    ("INSERT INTO models VALUES (5, NULL, 'n')",
+     "can only be specified when a column list is used and IDENTITY_INSERT is ON .*Msg 8101"),
+    ("SET IDENTITY_INSERT other ON",
+     "IDENTITY_INSERT is already ON for table 'dbo.models'. Cannot perform SET operation for table 'other' "
+     ".*SET IDENTITY_INSERT dbo.models OFF"),
+    ("SET IDENTITY_INSERT plain ON", "Table 'plain' does not have the identity property.*Msg 8106"),
+    ("SET IDENTITY_INSERT nosuch ON", 'Cannot find the object "nosuch" because it does not exist'),
+])
+def test_what_sql_server_refuses_around_identity_insert_is_refused_and_writes_nothing(con, script, message):
+    run(con, MODELS_TABLE + "CREATE TABLE other (id INT IDENTITY(1,1), v INT)\nCREATE TABLE plain (id INT)\n"
+             "SET IDENTITY_INSERT [dbo].[models] ON\nINSERT INTO models (id, description) VALUES (1, 'one')")
+    with pytest.raises(sqlpredict.ProgrammingError, match=message):
+        run(con, script)
+    assert run(con, IDENTITY_ROWS) == [[(1, "one")]]
+    run(con, "SET IDENTITY_INSERT models OFF\nSET IDENTITY_INSERT other ON\nINSERT other (id, v) VALUES (9, 9)")
+
+
+def test_identity_insert_on_a_temp_table_and_one_set_in_a_procedure_ends_with_it(con):
+    """A #temp table takes SET IDENTITY_INSERT too; one set inside a procedure is undone when the procedure
+    returns, as SQL Server restores the SET options a procedure changed."""
+    run(con, "CREATE TABLE #t (id INT IDENTITY(1,1), v INT)\nSET IDENTITY_INSERT #t ON\n"
+             "INSERT INTO #t (id, v) VALUES (5, 5)\nSET IDENTITY_INSERT [#t] OFF\nINSERT INTO #t (v) VALUES (6)")
+    assert run(con, "SELECT id, v FROM #t ORDER BY id") == [[(5, 5), (6, 6)]]
+    run(con, MODELS_TABLE + "GO\nCREATE PROCEDURE dbo.load_model @id INT AS\nSET IDENTITY_INSERT models ON\n"
+             "INSERT INTO models (id, description) VALUES (@id, 'loaded')")
+    run(con, "EXEC dbo.load_model @id = 40")
+    with pytest.raises(sqlpredict.ProgrammingError, match="Msg 544"):
+        run(con, "INSERT INTO models (id, description) VALUES (41, 'outside')")
+    run(con, "INSERT INTO models (description) VALUES ('numbered')")
+    assert run(con, IDENTITY_ROWS) == [[(40, "loaded"), (41, "numbered")]]
+
+
+def test_a_kept_plan_does_not_skip_the_identity_insert_rules(loaded):
+    """A PREDICT statement run again reuses its plan without the batch runner (plans.py): it must not
+    skip Msg 545 once IDENTITY_INSERT is ON, nor Msg 544 once it is OFF again."""
+    run(loaded, "CREATE TABLE scored (n INT IDENTITY(1,1), id INT, score FLOAT)")
+    predict = "FROM PREDICT(MODEL = ?, DATA = dbo.Features AS d, RUNTIME = ONNX) WITH (score FLOAT) AS p"
+    numbered = f"INSERT INTO scored (id, score) SELECT d.Id, p.score {predict}"
+    explicit = f"INSERT INTO scored (n, id, score) SELECT d.Id + 100, d.Id, p.score {predict} WHERE d.Id = ?"
+    cur = loaded.cursor()
+    cur.execute(numbered, [MODEL])
+    cur.execute(numbered, [MODEL])
+    assert loaded.plans.reused == 1
+    cur.execute("SET IDENTITY_INSERT scored ON")
+    with pytest.raises(sqlpredict.ProgrammingError, match="Msg 545"):
+        cur.execute(numbered, [MODEL])
+    cur.execute(explicit, [MODEL, 1])
+    cur.execute(explicit, [MODEL, 2])
+    cur.execute("SET IDENTITY_INSERT scored OFF")
+    with pytest.raises(sqlpredict.ProgrammingError, match="Msg 544"):
+        cur.execute(explicit, [MODEL, 3])
+    cur.execute(numbered, [MODEL])
+    assert run(loaded, "SELECT n FROM scored ORDER BY n") == [[(n,) for n in [*range(1, 9), 101, 102, 103, 104,
+                                                                                   105, 106]]]
+
+
+def test_identity_columns_are_read_again_once_a_table_may_have_changed(tmp_path):
+    """A connection keeps what it read of a table's IDENTITY columns while its transaction lasts (DuckDB's
+    catalog does not change under a transaction), until its own CREATE or DROP; another transaction's
+    changes are seen from the next one."""
+    path = str(tmp_path / "identity.duckdb")
+    first, second = sqlpredict.connect(path), sqlpredict.connect(path)
+    try:
+        run(first, "CREATE TABLE t (id INT IDENTITY(1,1), v INT)")
+        first.commit()
+        run(first, "INSERT INTO t (v) VALUES (1)")
+        run(first, "INSERT INTO t (v) VALUES (2)")
+        run(first, "DROP TABLE t")
+        run(first, "CREATE TABLE t (id INT, v INT)")
+        run(first, "INSERT INTO t (id, v) VALUES (5, 5)")
+        first.commit()
+        run(second, "DROP TABLE t\nCREATE TABLE t (id INT IDENTITY(1,1), v INT)")
+        second.commit()
+        with pytest.raises(sqlpredict.ProgrammingError, match="Msg 544"):
+            run(first, "INSERT INTO t (id, v) VALUES (6, 6)")
+    finally:
+        first.close()
+        second.close()
+
+
+def test_a_rolled_back_explicit_identity_value_leaves_a_gap(con):
+    """DuckDB's setval, like SQL Server's IDENTITY, is not undone by a ROLLBACK: the numbering stays past
+    the rolled-back value, and no generated value can meet a row that another transaction still holds."""
+    run(con, MODELS_TABLE + "INSERT INTO models (description) VALUES ('one')")
+    con.commit()
+    run(con, "SET IDENTITY_INSERT models ON\nINSERT INTO models (id, description) VALUES (50, 'gone')\n"
+             "SET IDENTITY_INSERT models OFF")
+    con.rollback()
+    run(con, "INSERT INTO models (description) VALUES ('two')")
+    assert run(con, IDENTITY_ROWS) == [[(1, "one"), (51, "two")]]
 
 
 def test_a_float_cast_to_text_is_written_as_sql_server_writes_it(loaded):
