@@ -25,6 +25,7 @@ from .script import STARTS, Batch, Statement, split_batches, split_statements, v
 from .tsql_casts import declared_length, format_refusal, sized
 from .tsql_ddl import alter_table_pieces, index_refusal
 from .tsql_identity import IDENTITY_PREFIX, Identities, IdentityInsert, continue_numbering, parse_identity_insert
+from .tsql_output import output_as_returning
 from .tsql_strings import collation_names, duckdb_collation
 
 if t.TYPE_CHECKING:
@@ -757,34 +758,6 @@ def _dynamic(tree: exp.Execute | exp.ExecuteSql) -> bool:
     """EXEC of a string or of sp_executesql, rather than of a procedure by name."""
     return isinstance(tree, exp.ExecuteSql) or not isinstance(tree.this, exp.Table) \
         or tree.this.name.lower() == "sp_executesql"
-
-
-def output_as_returning(tree: exp.Expression, line: int) -> None:
-    """OUTPUT INSERTED.c (INSERT, UPDATE) or DELETED.c (DELETE) as DuckDB's RETURNING c.
-
-    DuckDB's RETURNING sees one row: the new one for INSERT and UPDATE, the removed
-    one for DELETE. So UPDATE's DELETED (the old row), OUTPUT ... INTO and MERGE's
-    OUTPUT are refused rather than answered wrongly.
-    """
-    returning = tree.args["returning"]
-    statement = type(tree).__name__.upper()
-    if isinstance(tree, exp.Merge) or returning.args.get("into"):
-        what = "MERGE ... OUTPUT" if isinstance(tree, exp.Merge) else "OUTPUT ... INTO"
-        raise NotSupportedError(f"line {line}: {what} is not supported; use OUTPUT without INTO in an INSERT, "
-                                "UPDATE or DELETE and read its rows from the result")
-    row = "DELETED" if isinstance(tree, exp.Delete) else "INSERTED"
-    for column in list(returning.find_all(exp.Column)):
-        prefix = column.table.upper()
-        if prefix == row:
-            column.set("table", None)
-        elif prefix == "DELETED" and isinstance(tree, exp.Update):
-            raise NotSupportedError(
-                f"line {line}: OUTPUT DELETED.{column.name} in an UPDATE (the row before the change) is not "
-                "supported: DuckDB returns only the updated row; SELECT the old values before the UPDATE"
-            )
-        elif prefix in ("INSERTED", "DELETED"):
-            raise ProgrammingError(f"line {line}: {prefix}.{column.name} does not exist in {statement} ... OUTPUT; "
-                                   f"use {row}.{column.name}")
 
 
 def _assignments(tree: exp.Select) -> bool:

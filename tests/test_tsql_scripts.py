@@ -1596,7 +1596,9 @@ def test_output_inserted_returns_the_identity_values_as_pyodbc_reads_them(con):
     assert [d[0] for d in cur.description] == ["id", "v"] and cur.rowcount == 2
     assert cur.fetchall() == [(2, "y"), (3, "z")]
     assert run(con, "UPDATE u SET v = 'w' OUTPUT INSERTED.* WHERE id >= 2") == [[(2, "w"), (3, "w")]]
-    assert run(con, "SELECT id, v FROM u ORDER BY id") == [[(1, "x"), (2, "w"), (3, "w")]]
+    # DELETED of a column the UPDATE does not set is its value, the same before and after
+    assert run(con, "UPDATE u SET v = 'v' OUTPUT DELETED.id, INSERTED.v WHERE id = 3") == [[(3, "v")]]
+    assert run(con, "SELECT id, v FROM u ORDER BY id") == [[(1, "x"), (2, "w"), (3, "v")]]
 
 
 def test_output_deleted_returns_the_deleted_rows(con):
@@ -1622,6 +1624,8 @@ def test_output_deleted_returns_the_deleted_rows(con):
 
 @pytest.mark.parametrize("sql, error, words", [
     ("UPDATE u SET v = 'n' OUTPUT DELETED.v WHERE id = 1", sqlpredict.NotSupportedError, ["DELETED.v", "UPDATE"]),
+    ("UPDATE u SET v = 'n' OUTPUT DELETED.* WHERE id = 1", sqlpredict.NotSupportedError,
+     ["DELETED.* in an UPDATE that sets v", "columns the UPDATE does not set"]),
     ("DELETE FROM u OUTPUT INSERTED.v WHERE id = 1", sqlpredict.ProgrammingError, ["use DELETED.v"]),
     ("INSERT INTO u (v) OUTPUT DELETED.id VALUES ('n')", sqlpredict.ProgrammingError, ["use INSERTED.id"]),
     ("INSERT INTO u (v) OUTPUT INSERTED.id INTO @t VALUES ('n')", sqlpredict.NotSupportedError, ["OUTPUT ... INTO"]),
@@ -1635,6 +1639,87 @@ def test_output_that_returning_cannot_give_is_refused_and_changes_nothing(con, s
     for word in words:
         assert word in str(info.value), (word, str(info.value))
     assert run(con, "SELECT id, v FROM u") == [[(1, "x")]]
+
+
+MERGE_TABLES = """
+CREATE TABLE dbo.Prices (id INT IDENTITY(1,1), k INT, price FLOAT, note VARCHAR(10))
+INSERT INTO dbo.Prices (k, price, note) VALUES (1, 10, 'a'), (2, 20, 'b'), (3, 30, 'c')
+CREATE TABLE dbo.Incoming (k INT, price FLOAT)
+INSERT INTO dbo.Incoming VALUES (1, 11), (4, 44)
+"""
+
+
+def test_merge_output_gives_the_action_and_the_inserted_and_deleted_rows_as_sql_server(con):
+    """SQL Server: $action is 'INSERT', 'UPDATE' or 'DELETE'; INSERTED is NULL in a DELETE's row, DELETED in an
+    INSERT's, and DELETED of a column no UPDATE sets is its value (the same before and after). This MERGE was
+    refused (NotSupportedError)."""
+    run(con, MERGE_TABLES)
+    cur = con.cursor()
+    cur.execute("""
+MERGE [dbo].[Prices] AS tgt
+USING [dbo].[Incoming] AS src ON tgt.[k] = src.[k]
+WHEN MATCHED THEN UPDATE SET tgt.[price] = src.[price]
+WHEN NOT MATCHED BY TARGET THEN INSERT ([k], [price], [note]) VALUES (src.[k], src.[price], 'new')
+WHEN NOT MATCHED BY SOURCE AND tgt.[k] = 3 THEN DELETE
+OUTPUT $action, INSERTED.[id], INSERTED.[price], DELETED.[k], DELETED.[note] AS [old_note], INSERTED.[k] * 2;
+""")
+    assert [d[0] for d in cur.description] == ["$action", "id", "price", "k", "old_note", "INSERTED.[k] * 2"]
+    assert cur.rowcount == 3
+    assert sorted(cur.fetchall()) == [
+        ("DELETE", None, None, 3, "c", None),
+        ("INSERT", 4, 44.0, None, None, 8),
+        ("UPDATE", 1, 11.0, 1, "a", 2),
+    ]
+    assert run(con, "SELECT id, k, price, note FROM dbo.Prices ORDER BY id") == [
+        [(1, 1, 11.0, "a"), (2, 2, 20.0, "b"), (4, 4, 44.0, "new")]]
+
+
+def test_merge_output_star_of_both_rows_when_no_update_changes_them(con):
+    """INSERTED.* and DELETED.* are every column of the target, NULL in the rows of the other action."""
+    run(con, MERGE_TABLES)
+    rows = run(con, """
+MERGE dbo.Prices AS tgt USING dbo.Incoming AS src ON tgt.k = src.k
+WHEN MATCHED THEN DELETE
+WHEN NOT MATCHED THEN INSERT (k, price, note) VALUES (src.k, src.price, 'new')
+OUTPUT $action AS [act], DELETED.*, INSERTED.*;
+""")[0]
+    assert sorted(rows) == [("DELETE", 1, 1, 10.0, "a", None, None, None, None),
+                            ("INSERT", None, None, None, None, 4, 4, 44.0, "new")]
+
+
+def test_merge_using_predict_outputs_the_scores_it_wrote(loaded):
+    run(loaded, "CREATE TABLE [dbo].[Latest] ([Id] INT, [Score] FLOAT)\nINSERT INTO [dbo].[Latest] VALUES (1, 0), (3, 0)")
+    rows = run(loaded, """
+DECLARE @model VARBINARY(MAX) = (SELECT [data] FROM models WHERE [id] = 1)
+MERGE [dbo].[Latest] AS tgt
+USING PREDICT(MODEL = @model, DATA = [dbo].[Features] AS d, RUNTIME = ONNX) WITH ([score] FLOAT) AS p
+ON tgt.[Id] = d.[Id]
+WHEN MATCHED THEN UPDATE SET tgt.[Score] = p.[score]
+WHEN NOT MATCHED BY TARGET THEN INSERT ([Id], [Score]) VALUES (d.[Id], p.[score])
+OUTPUT $action, INSERTED.[Id], INSERTED.[Score];
+""")[-1]
+    rows.sort(key=lambda r: r[1])
+    assert [(r[0], r[1]) for r in rows] == [("UPDATE", 1), ("INSERT", 2), ("UPDATE", 3), ("INSERT", 4)]
+    assert_scores([r[2] for r in rows], F0, F1)
+
+
+@pytest.mark.parametrize("output, words", [
+    ("OUTPUT DELETED.price", ["DELETED.price", "updates price", "#temp table"]),
+    ("OUTPUT $action, DELETED.*", ["DELETED.*", "updates price", "list DELETED.<column>"]),
+    ("OUTPUT src.k", ["OUTPUT src.k in a MERGE", "not the source's"]),
+    ("OUTPUT k", ["OUTPUT k in a MERGE"]),
+    ("OUTPUT $action, INSERTED.id INTO #log", ["OUTPUT ... INTO"]),
+])
+def test_merge_output_that_returning_cannot_give_is_refused_and_changes_nothing(con, output, words):
+    """DuckDB's RETURNING has neither an updated column's old value nor the source's columns: refused, with what
+    to write instead, before anything runs."""
+    run(con, MERGE_TABLES + "CREATE TABLE #log (a VARCHAR(10), id INT)")
+    with pytest.raises(sqlpredict.NotSupportedError) as info:
+        run(con, "MERGE dbo.Prices AS tgt USING dbo.Incoming AS src ON tgt.k = src.k "
+                 f"WHEN MATCHED THEN UPDATE SET price = src.price {output};")
+    for word in words:
+        assert word in str(info.value), (word, str(info.value))
+    assert run(con, "SELECT k, price FROM dbo.Prices ORDER BY k") == [[(1, 10.0), (2, 20.0), (3, 30.0)]]
 
 
 
