@@ -98,6 +98,18 @@ def _shown(table: exp.Table) -> str:
     return table.name if table.name.startswith("#") else f"{table.db or 'dbo'}.{table.name}"
 
 
+def _written(table: exp.Table, schema: bool = False) -> str:
+    """The table's name as a T-SQL statement writes it (quoted by sqlglot where needed), for the fixes that
+    messages suggest; `schema`: with its schema, dbo if none."""
+    db = table.db or ("dbo" if schema and not table.name.startswith("#") else "")
+    return exp.table_(exp.to_identifier(table.name), db=exp.to_identifier(db) if db else None).sql(dialect="tsql")
+
+
+def _column(name: str) -> str:
+    """A column's name as a T-SQL statement writes it (quoted by sqlglot where needed)."""
+    return exp.to_identifier(name).sql(dialect="tsql")
+
+
 class Identities:
     """SQL Server's IDENTITY rules for a connection's statements."""
 
@@ -133,7 +145,7 @@ class Identities:
         if held is not None and _key(held) != _key(table) and node.args["on"] and self.defaults(held):
             raise ProgrammingError(f"line {line}: IDENTITY_INSERT is already ON for table '{_shown(held)}'. "
                                    f"Cannot perform SET operation for table '{node.this.name}' (SQL Server's Msg "
-                                   f"8107); run SET IDENTITY_INSERT {_shown(held)} OFF first")
+                                   f"8107); run SET IDENTITY_INSERT {_written(held, schema=True)} OFF first")
         if node.args["on"]:
             self.connection.identity_insert = table
         elif held is not None and _key(held) == _key(table):
@@ -196,8 +208,8 @@ class Identities:
             column = next(iter(identities.values())).name
             raise ProgrammingError(f"line {line}: An explicit value for the identity column in table '{table.name}' "
                                    "can only be specified when a column list is used and IDENTITY_INSERT is ON "
-                                   f"(SQL Server's Msg 8101); name the columns, {column} among them: "
-                                   f"INSERT INTO {table.name} ({column}, ...) VALUES ...")
+                                   f"(SQL Server's Msg 8101); name the columns, {_column(column)} among them: "
+                                   f"INSERT INTO {_written(table)} ({_column(column)}, ...) VALUES ...")
 
     def _explicit(self, table: exp.Table, identities: dict[str, IdentityColumn], names: list[str],
                   line: int) -> ExplicitValues | None:
@@ -207,16 +219,17 @@ class Identities:
         if named and not on:
             raise ProgrammingError(
                 f"line {line}: Cannot insert explicit value for identity column in table '{table.name}' when "
-                f"IDENTITY_INSERT is set to OFF (SQL Server's Msg 544); leave {named[0].name} out of the column "
-                f"list to have it numbered, or run SET IDENTITY_INSERT {table.name} ON before the statement"
+                f"IDENTITY_INSERT is set to OFF (SQL Server's Msg 544); leave {_column(named[0].name)} out of the "
+                f"column list to have it numbered, or run SET IDENTITY_INSERT {_written(table)} ON before the "
+                "statement"
             )
         if on and not named:
             column = next(iter(identities.values())).name
             raise ProgrammingError(
                 f"line {line}: Explicit value must be specified for identity column in table '{table.name}' either "
                 "when IDENTITY_INSERT is set to ON or when a replication user is inserting into a NOT FOR "
-                f"REPLICATION identity column (SQL Server's Msg 545); name {column} in the column list, or run "
-                f"SET IDENTITY_INSERT {table.name} OFF to have it numbered"
+                f"REPLICATION identity column (SQL Server's Msg 545); name {_column(column)} in the column list, or "
+                f"run SET IDENTITY_INSERT {_written(table)} OFF to have it numbered"
             )
         return ExplicitValues(table, named) if named else None
 

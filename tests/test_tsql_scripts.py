@@ -2533,6 +2533,19 @@ def test_identity_columns_are_read_again_once_a_table_may_have_changed(tmp_path)
         second.close()
 
 
+def test_identity_insert_on_names_that_need_quoting(con):
+    """A quote or a space in the table's or the column's name: the sequence's name holds them, and the fix a
+    message suggests is written as T-SQL quotes it."""
+    run(con, "CREATE TABLE [o'brien t] ([i'd] INT IDENTITY(1,1), [v] INT)\nINSERT INTO [o'brien t] (v) VALUES (1)")
+    with pytest.raises(sqlpredict.ProgrammingError) as info:
+        run(con, "INSERT INTO [o'brien t] ([i'd], v) VALUES (7, 2)")
+    assert "leave [i'd] out of the column list" in str(info.value)
+    assert "SET IDENTITY_INSERT [o'brien t] ON" in str(info.value)
+    run(con, "SET IDENTITY_INSERT [o'brien t] ON\nINSERT INTO [o'brien t] ([i'd], v) VALUES (7, 2)\n"
+             "SET IDENTITY_INSERT [o'brien t] OFF\nINSERT INTO [o'brien t] (v) VALUES (3)")
+    assert run(con, "SELECT [i'd], v FROM [o'brien t] ORDER BY v") == [[(1, 1), (7, 2), (8, 3)]]
+
+
 def test_a_rolled_back_explicit_identity_value_leaves_a_gap(con):
     """DuckDB's setval, like SQL Server's IDENTITY, is not undone by a ROLLBACK: the numbering stays past
     the rolled-back value, and no generated value can meet a row that another transaction still holds."""
