@@ -517,6 +517,62 @@ def test_same_query_twice_loads_the_model_once(con):
     assert con.cache.loads - before <= 1
 
 
+def test_a_stored_model_read_on_every_statement_is_hashed_once_and_held_once(monkeypatch):
+    """MODEL = (SELECT data FROM models ...) is new bytes on every statement: bytes equal to a model
+    seen lately take its digest without hashing again, and only the latest copy is kept."""
+    import tracemalloc
+    from sqlpredict import sessions
+    hashed, digest = [], sessions.model_digest
+    monkeypatch.setattr(sessions, "model_digest", lambda blob: hashed.append(len(blob)) or digest(blob))
+    model = _padded(MODEL, np.zeros(1 << 20, np.float32))  # 4 MB: each copy kept would show
+    con = sqlpredict.connect(autocommit=True, session_cache_bytes=1 << 28)
+    cur = con.cursor()
+    cur.execute("CREATE TABLE dbo.t (id INT, f0 REAL, f1 REAL)")
+    cur.execute("INSERT INTO t VALUES (1, 0.5, 0.25), (2, 1.5, -2)")
+    cur.execute("CREATE TABLE models (id INT, data VARBINARY(MAX))")
+    cur.execute("INSERT INTO models VALUES (1, ?)", [model])
+    query = QUERY.format(model="(SELECT data FROM models WHERE id = 1)", data="t AS d") + " ORDER BY d.id"
+    want = expected_scores([0.5, 1.5], [0.25, -2])
+    assert np.array_equal([r[1] for r in cur.execute(query).fetchall()], want.astype(np.float64))
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        for _ in range(10):
+            assert np.array_equal([r[1] for r in cur.execute(query).fetchall()], want.astype(np.float64))
+        grown = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert hashed == [len(model)]
+    assert grown < 2 * len(model)  # the latest copy (the session holds the first); eight were kept before
+
+
+def _padded(model: bytes, padding: np.ndarray) -> bytes:
+    """`model` with an unused initializer: the same scores from bigger bytes."""
+    import onnx
+    from onnx import numpy_helper
+    proto = onnx.load_from_string(model)
+    proto.graph.initializer.append(numpy_helper.from_array(padding, "unused_padding"))
+    return proto.SerializeToString()
+
+
+def test_models_of_one_length_and_other_weights_are_told_apart():
+    """Bytes of the same length as a model seen lately are compared, not assumed equal."""
+    other = linear(weights=(4.0, -5.0))
+    assert len(other) == len(MODEL)
+    con = sqlpredict.connect(autocommit=True)
+    cur = con.cursor()
+    cur.execute("CREATE TABLE dbo.t (id INT, f0 REAL, f1 REAL)")
+    cur.execute("INSERT INTO t VALUES (1, 0.5, 0.25), (2, 1.5, -2)")
+    cur.execute("CREATE TABLE models (id INT, data VARBINARY(MAX))")
+    cur.execute("INSERT INTO models VALUES (1, ?), (2, ?)", [MODEL, other])
+    f0, f1 = np.float32([[0.5], [1.5]]), np.float32([[0.25], [-2]])
+    for model_id, model in [(1, MODEL), (2, other), (1, MODEL), (2, other)]:
+        query = QUERY.format(model=f"(SELECT data FROM models WHERE id = {model_id})", data="t AS d")
+        rows = cur.execute(query + " ORDER BY d.id").fetchall()
+        want = run_direct(model, {"f0": f0, "f1": f1})[0].ravel()
+        assert np.array_equal([r[1] for r in rows], want.astype(np.float64))
+
+
 def test_a_failed_statement_rolls_back_a_transaction_with_writes_and_says_so():
     """DuckDB cannot continue a transaction after an error: it is rolled back (XACT_ABORT ON), and said so."""
     con = sqlpredict.connect()
