@@ -37,6 +37,7 @@ from .stream import DEFAULT_BATCH_SIZE, SessionStatements, session_statements
 from .tsql import BatchRunner, check_marker_count
 from .tsql_identity import Identities, continue_numbering
 from .tsql_strings import DEFAULT_COLLATION, set_session_collation
+from .tsql_transactions import nothing_to_end, transaction_name, unknown_name
 from . import engine_calls, values
 
 NULL_POLICIES = ("propagate", "error")
@@ -108,6 +109,11 @@ class Connection:
         self._nesting = 0  # BEGIN TRANSACTIONs not yet committed (T-SQL's @@TRANCOUNT)
         self._dirty = False  # the open transaction holds uncommitted writes
         self._user_transaction = False  # opened by a BEGIN statement, not implied by PEP 249
+        self._transaction_name: str | None = None  # the outermost BEGIN TRANSACTION's name (for ROLLBACK name)
+        # Whether the transaction PEP 249 opens with autocommit off counts in T-SQL's @@TRANCOUNT, as under
+        # pyodbc's autocommit=False (SQL Server's IMPLICIT_TRANSACTIONS ON). The CLI turns it off: sqlcmd runs
+        # with IMPLICIT_TRANSACTIONS OFF, and its per-batch transaction is not the script's.
+        self.implicit_transactions = True
         # SET NOCOUNT's state: T-SQL clients (the CLI) print DML row counts only while it is OFF.
         self.nocount = False
         # The table SET IDENTITY_INSERT ... ON names, as DuckDB names it (tsql_identity): one per session.
@@ -229,6 +235,7 @@ class Connection:
                 self._dirty = False
                 self._user_transaction = False
                 self._nesting = 0
+                self._transaction_name = None
 
     def _begin_if_needed(self) -> None:
         """Open the implicit transaction PEP 249 implies, unless in autocommit mode."""
@@ -391,7 +398,7 @@ class Connection:
         if isinstance(statement, exp.Expression):
             control = _transaction_control(statement)
             if control:
-                return self._control_statement(control)
+                return self._control_statement(control, statement)
             if isinstance(statement, exp.Command) and not statement.find(PredictSource):
                 text = statement.sql(dialect=self.dialect)
                 if self.dialect == "duckdb":  # DuckDB runs it itself unless it holds PREDICT or a stored view
@@ -734,26 +741,67 @@ class Connection:
         self._dirty = False
         self._user_transaction = False
         self._nesting = 0
+        self._transaction_name = None
         rolled_back = type(error)(
             f"{error}\n(the statement failed inside a transaction that held uncommitted changes; DuckDB cannot "
             "continue such a transaction, so it was rolled back, as SQL Server does with XACT_ABORT ON)"
         )
         return rolled_back
 
-    def _control_statement(self, control: str) -> ResultSet:
+    def _control_statement(self, control: str, tree: exp.Expression | None = None) -> ResultSet:
         """BEGIN, COMMIT and ROLLBACK statements. In T-SQL they nest as SQL Server counts them
         (@@TRANCOUNT): an inner COMMIT only ends its level, and ROLLBACK ends them all."""
-        if control == "BEGIN":
-            if not self._in_transaction:
-                self._run_control("BEGIN TRANSACTION")
-                self._in_transaction = True
-            self._nesting = self._nesting + 1 if self._user_transaction and self.dialect == "tsql" else 1
-            self._user_transaction = True
+        if self.dialect == "tsql" and tree is not None:
+            self._tsql_control(control, tree)
+        elif control == "BEGIN":
+            self._begin_level()
         elif control == "COMMIT" and self._nesting > 1:
             self._nesting -= 1
         elif self._in_transaction:
             self._run_control(control)
         return ResultSet([], [], None, -1)
+
+    def _begin_level(self) -> None:
+        """One more BEGIN TRANSACTION level, opening DuckDB's transaction when none is open."""
+        if not self._in_transaction:
+            self._run_control("BEGIN TRANSACTION")
+            self._in_transaction = True
+        self._nesting = self._nesting + 1 if self._user_transaction and self.dialect == "tsql" else 1
+        self._user_transaction = True
+
+    def _trancount(self) -> int:
+        """T-SQL's @@TRANCOUNT: the open BEGIN TRANSACTION levels, and PEP 249's implicit transaction as
+        one more where it counts (see `implicit_transactions`)."""
+        levels = self._nesting if self._user_transaction and self._in_transaction else 0
+        return levels + int(self._implicit_level())
+
+    def _implicit_level(self) -> bool:
+        """PEP 249's transaction is open and counts as a level of its own, as under IMPLICIT_TRANSACTIONS ON."""
+        return self._in_transaction and not self._autocommit and self.implicit_transactions
+
+    def _tsql_control(self, control: str, tree: exp.Expression) -> None:
+        """A T-SQL BEGIN, COMMIT or ROLLBACK, answered as SQL Server answers it; a refused one changes nothing."""
+        name = transaction_name(tree)
+        if control == "BEGIN":
+            outermost = self._trancount() == 0
+            self._begin_level()
+            if outermost:
+                self._transaction_name = name
+            return
+        if self._trancount() == 0:
+            raise nothing_to_end(control)
+        if control == "ROLLBACK":
+            outermost = self._transaction_name if self._nesting and not self._implicit_level() else None
+            if name is not None and name != outermost:
+                raise unknown_name(name, outermost, self._implicit_level())
+            self._run_control("ROLLBACK")
+        elif self._nesting > 1:
+            self._nesting -= 1
+        elif self._nesting == 1 and self._implicit_level():
+            self._nesting, self._user_transaction = 0, False  # the implicit transaction stays open
+            self._transaction_name = None
+        else:
+            self._run_control("COMMIT")
 
 
 def _check_arguments(dialect: t.Any, null_inputs: t.Any, batch_size: t.Any, threads: t.Any,

@@ -98,6 +98,9 @@ class Session:
     def __init__(self, connection: Connection, fmt: str, *, out: t.TextIO | None = None,
                  err: t.TextIO | None = None) -> None:
         self.connection = connection
+        # sqlcmd runs with IMPLICIT_TRANSACTIONS OFF: a COMMIT or ROLLBACK that no BEGIN TRANSACTION opened
+        # is Msg 3902 or 3903, although each batch runs in a transaction of its own here.
+        connection.implicit_transactions = False
         self.dialect = connection.dialect
         self.out = out or sys.stdout
         self.printer = output.ResultPrinter(self.out, fmt)

@@ -357,3 +357,69 @@ def test_a_conflict_on_the_stored_views_table_is_a_pep_249_error_and_keeps_nothi
     assert isinstance(caught.value, (sqlpredict.OperationalError, sqlpredict.ProgrammingError))
     b.rollback()
     assert a.execute("SELECT f0 FROM v").fetchall() == [(1.0,)]
+
+
+@pytest.mark.parametrize("autocommit", [True, False])
+@pytest.mark.parametrize("statement, number", [("COMMIT", 3902), ("COMMIT TRANSACTION", 3902),
+                                               ("ROLLBACK", 3903), ("ROLLBACK TRAN", 3903),
+                                               ("ROLLBACK WORK", 3903)])
+def test_commit_or_rollback_with_no_transaction_is_sql_servers_error(autocommit, statement, number):
+    """@@TRANCOUNT 0: SQL Server's Msg 3902 or 3903, where the statement used to do nothing. The connection
+    goes on, with its rows as they were."""
+    con = sqlpredict.connect(autocommit=autocommit)
+    con.execute("CREATE TABLE t (id INT)")
+    con.execute("INSERT INTO t VALUES (1)")
+    con.commit()
+    with pytest.raises(sqlpredict.ProgrammingError, match=f"no corresponding BEGIN TRANSACTION.*Msg {number}"):
+        con.execute(statement)
+    con.execute("INSERT INTO t VALUES (2)")
+    con.commit()
+    assert _rows(con) == [(1,), (2,)]
+
+
+def test_commit_under_autocommit_off_counts_the_implicit_transaction_as_pyodbc_sees_it():
+    """pyodbc's autocommit=False is SQL Server's IMPLICIT_TRANSACTIONS ON: the first statement opens a
+    transaction (@@TRANCOUNT 1) that a T-SQL COMMIT ends, and a BEGIN TRANSACTION then counts 2, so its
+    COMMIT leaves the implicit one open for connection.commit() or rollback()."""
+    con = sqlpredict.connect()
+    con.execute("CREATE TABLE t (id INT)")
+    con.execute("COMMIT")
+    con.execute("BEGIN TRANSACTION\nINSERT INTO t VALUES (1)\nCOMMIT")
+    assert not con.in_user_transaction
+    con.rollback()
+    assert _rows(con) == []
+    con.execute("INSERT INTO t VALUES (2)")
+    con.execute("COMMIT TRANSACTION")
+    con.rollback()
+    assert _rows(con) == [(2,)]
+    con.commit()
+    with pytest.raises(sqlpredict.ProgrammingError, match="Msg 3902"):
+        con.execute("COMMIT")
+
+
+@pytest.mark.parametrize("autocommit", [True, False])
+def test_rollback_of_a_name_not_the_outermost_transaction_is_msg_6401(autocommit):
+    """ROLLBACK TRANSACTION name must name the outermost BEGIN TRANSACTION (case-sensitive); another name is
+    Msg 6401 and the transaction stays open. Under autocommit off the outermost is the implicit, unnamed one."""
+    con = sqlpredict.connect(autocommit=autocommit)
+    con.execute("CREATE TABLE t (id INT)")
+    con.commit()
+    con.execute("BEGIN TRANSACTION outer_t")
+    con.execute("BEGIN TRANSACTION inner_t\nINSERT INTO t VALUES (1)")
+    for name in ("inner_t", "OUTER_T"):
+        with pytest.raises(sqlpredict.ProgrammingError, match=f"Cannot roll back {name}.*Msg 6401"):
+            con.execute(f"ROLLBACK TRANSACTION {name}")
+        assert con.in_user_transaction and _rows(con) == [(1,)]
+    if autocommit:
+        con.execute("ROLLBACK TRANSACTION outer_t")
+    else:
+        with pytest.raises(sqlpredict.ProgrammingError, match="unnamed one that autocommit off opened"):
+            con.execute("ROLLBACK TRANSACTION outer_t")
+        con.execute("ROLLBACK")
+    assert not con.in_user_transaction and _rows(con) == []
+
+
+def test_duckdb_dialect_commit_without_a_transaction_stays_as_it_was():
+    con = sqlpredict.connect(dialect="duckdb", autocommit=True)
+    con.execute("COMMIT")
+    con.execute("ROLLBACK")

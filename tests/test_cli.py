@@ -659,3 +659,12 @@ def test_run_reads_utf16_scripts_and_refuses_other_bytes_clearly(tmp_path: Path)
     assert result.returncode == 1
     assert result.stderr.startswith(f"sqlpredict: error: {script} is not utf-8 text")
     assert "internal error" not in result.stderr
+
+
+def test_run_answers_a_commit_without_begin_transaction_as_sqlcmd_does() -> None:
+    """sqlcmd runs with IMPLICIT_TRANSACTIONS OFF: a COMMIT no BEGIN TRANSACTION opened is Msg 3902, though
+    each batch runs in a transaction of its own here; BEGIN ... COMMIT across batches still commits."""
+    result = run_cli("run", "-", stdin="CREATE TABLE t (id INT)\nGO\nBEGIN TRAN\nINSERT INTO t VALUES (1)\nGO\n"
+                                       "COMMIT\nGO\nSELECT COUNT(*) AS n FROM t\nGO\nCOMMIT TRANSACTION\nGO\n")
+    assert result.returncode == 1 and "Msg 3902" in result.stderr, result.stderr
+    assert "n\n-\n1\n" in result.stdout
