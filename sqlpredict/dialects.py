@@ -19,7 +19,7 @@ from sqlglot.dialects.tsql import TSQL as _TSQL
 from sqlglot.errors import TokenError
 from sqlglot.tokens import Token, TokenType
 
-from .tsql_casts import character_length, sized
+from .tsql_casts import character_length, sized, with_fraction
 
 PREDICT_ARGS = ("MODEL", "DATA", "RUNTIME")
 
@@ -349,7 +349,11 @@ def tsql_type_meaning(dtype: exp.DataType) -> exp.DataType:
         return sized(exp.DataType.build("VARCHAR"), character_length(dtype))
     if kind == T.DATETIME2 and (not params or not params[0].isdigit() or int(params[0]) > 6):
         return exp.DataType(this=exp.DataType.Type.TIMESTAMP_NS)  # DATETIME2 defaults to 7 digits: 100 ns
-    if kind in (T.DATETIME, T.DATETIME2, T.SMALLDATETIME):
+    if kind == T.DATETIME:  # 1/300 s, written with 3 digits
+        return with_fraction(exp.DataType.build("TIMESTAMP"), 3)
+    if kind == T.DATETIME2:
+        return with_fraction(exp.DataType.build("TIMESTAMP"), int(params[0]) if params else 7)
+    if kind == T.SMALLDATETIME:
         return exp.DataType.build("TIMESTAMP")
     if kind in (T.TIME,) and params:
         return exp.DataType.build("TIME")

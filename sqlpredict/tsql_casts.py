@@ -10,6 +10,12 @@
   separators for N, a fixed number of decimals (2 by default); other number formats are refused
   (`format_refusal`). `STR(x, length, decimals)` right-aligns
   the rounded number in `length` characters, or gives that many `*` when it does not fit.
+- `CONVERT(VARCHAR, x, 121)` (and 21, 25, 126, 127) writes as many fractional digits as x's type
+  keeps: DATETIME 3, DATETIME2(n) n, DATETIME2 7. sqlglot writes strftime's `%f` (6 digits) for
+  all of them, and nothing usable for 127. The digits come from the type in the tree (a CAST or
+  CONVERT to DATETIME or DATETIME2(n), see `FRACTION`) or, failing that, from DuckDB's type at run
+  time: TIMESTAMP_NS (DATETIME2(7)) gives 7, and the other types keep `%f`'s 6, as DuckDB's TIMESTAMP
+  does not tell DATETIME from DATETIME2(6).
 - `CONVERT(DATETIME, '31/12/2024', 103)` reads the text in the style's layout and raises on
   text that does not fit it; a date or time value is converted as CAST converts it, since SQL
   Server reads the style only from text. sqlglot gives DuckDB a TRY_CAST that ignores the
@@ -24,6 +30,7 @@ from sqlglot import exp
 from sqlglot.dialects.tsql import TSQL as _TSQL
 
 LENGTH = "tsql_length"  # meta key: the n of a T-SQL VARCHAR(n) read as VARCHAR
+FRACTION = "tsql_fraction"  # meta key: the fractional digits of a T-SQL DATETIME or DATETIME2(n) read as TIMESTAMP
 
 _CHARACTER = {exp.DataType.Type.VARCHAR, exp.DataType.Type.NVARCHAR, exp.DataType.Type.CHAR,
               exp.DataType.Type.NCHAR}
@@ -50,11 +57,19 @@ def sized(dtype: exp.DataType, length: int | None) -> exp.DataType:
     return dtype
 
 
+def with_fraction(dtype: exp.DataType, digits: int | None) -> exp.DataType:
+    """Record the fractional digits a T-SQL date-time type keeps: CONVERT's styles 121 and 126 write them."""
+    if digits is not None:
+        dtype.meta[FRACTION] = digits
+    return dtype
+
+
 def adapt_conversions(statement: exp.Expression) -> None:
     """Give every CAST and CONVERT in a T-SQL statement its T-SQL result."""
     for convert in list(statement.find_all(exp.Convert)):
         _hex_style(convert)
         _date_style(convert)
+        _fraction_style(convert)
     for number in list(statement.find_all(exp.NumberToStr)):
         spec = _format_spec(number)
         if spec is not None:
@@ -119,6 +134,55 @@ def _date_style(convert: exp.Convert) -> None:
                          expression=exp.Literal.string("VARCHAR"))
         cast = exp.Case(ifs=[exp.If(this=is_text, true=parsed)], default=cast)
     convert.replace(exp.Try(this=cast) if convert.args.get("safe") else cast)
+
+
+# Styles that write a date-time with its fraction, and the layout before the fraction.
+_FRACTION_STYLES = {"21": "%Y-%m-%d %H:%M:%S", "25": "%Y-%m-%d %H:%M:%S", "121": "%Y-%m-%d %H:%M:%S",
+                    "126": "%Y-%m-%dT%H:%M:%S", "127": "%Y-%m-%dT%H:%M:%S"}
+
+
+def _fraction_style(convert: exp.Convert) -> None:
+    """CONVERT(VARCHAR, x, 121) and the like: the fraction with as many digits as x's type keeps."""
+    style, to = convert.args.get("style"), convert.this
+    if not (isinstance(to, exp.DataType) and to.this in _CHARACTER | {exp.DataType.Type.TEXT}
+            and isinstance(style, exp.Literal) and style.name in _FRACTION_STYLES):
+        return
+    value = convert.expression
+    whole = exp.Anonymous(this="strftime", expressions=[value.copy(), exp.Literal.string(_FRACTION_STYLES[style.name])])
+    text = exp.DPipe(this=whole, expression=_fraction(value, _declared_digits(value)))
+    convert.replace(exp.TryCast(this=text, to=to.copy()) if convert.args.get("safe") else
+                    exp.Cast(this=text, to=to.copy()))
+
+
+def _declared_digits(value: exp.Expression) -> int | None:
+    """The fractional digits of a value CAST or CONVERTed to a date-time type in the statement itself."""
+    if not isinstance(value, (exp.Cast, exp.Convert)):
+        return None
+    to = value.to if isinstance(value, exp.Cast) else value.this
+    if not isinstance(to, exp.DataType):
+        return None
+    if to.is_type(exp.DataType.Type.TIMESTAMP_NS):
+        return 7
+    return to.meta_get(FRACTION)
+
+
+def _fraction(value: exp.Expression, digits: int | None) -> exp.Expression:
+    """'.' and the digits; where the statement does not say them, chosen by DuckDB's type at run time
+    (typeof is folded when the query is planned)."""
+    if digits is not None:
+        return _digits(value, digits)
+    is_ns = exp.EQ(this=exp.Anonymous(this="typeof", expressions=[value.copy()]),
+                   expression=exp.Literal.string("TIMESTAMP_NS"))
+    return exp.Case(ifs=[exp.If(this=is_ns, true=_digits(value, 7))], default=_digits(value, 6))
+
+
+def _digits(value: exp.Expression, digits: int) -> exp.Expression:
+    """'.' and the first `digits` fractional digits (none, and no '.', for 0): %g has 3, %f 6, %n 9."""
+    if digits <= 0:
+        return exp.Literal.string("")
+    code = "%g" if digits <= 3 else "%f" if digits <= 6 else "%n"
+    fraction = exp.Anonymous(this="strftime", expressions=[value.copy(), exp.Literal.string("." + code)])
+    return exp.Left(this=fraction, expression=exp.Literal.number(digits + 1))
 
 
 _STANDARD_NUMBER = re.compile(r"^([NF])(\d{0,2})$", re.IGNORECASE)

@@ -1447,8 +1447,6 @@ ORDER BY d.[Id]
     assert_scores([r[5] for r in rows], F0, F1)
 
 
-@pytest.mark.xfail(strict=True, reason="DATETIME2(7) keeps 100 ns (DuckDB TIMESTAMP_NS), but CONVERT(VARCHAR, x, 121) "
-                   "is generated as strftime with %f, which prints 6 fractional digits, not 7")
 def test_datetime2_7_keeps_its_seven_fractional_digits(loaded):
     sets = run(loaded, """
 CREATE TABLE [dbo].[Timed] ([Id] INT, [Taken] DATETIME2(7), [f0] REAL, [f1] REAL)
@@ -1460,6 +1458,25 @@ ORDER BY d.[Id]
 """)
     assert_scores([r[1] for r in sets[0]], F0, F1)
     assert {r[0] for r in sets[0]} == {"2024-05-06 07:08:09.1234567"}
+
+
+def test_convert_style_121_writes_the_fractional_digits_the_type_keeps(con):
+    """SQL Server writes DATETIME with 3 digits, DATETIME2(n) with n (none and no '.' for 0), DATETIME2 with 7;
+    sqlglot's strftime wrote 6 for all, and the text 'None' for style 127."""
+    con.execute("CREATE TABLE [dbo].[Taken] ([At] DATETIME2)")
+    con.execute("INSERT INTO [dbo].[Taken] VALUES ('2024-05-06 07:08:09.1234567')")
+    rows = con.execute("""
+SELECT CONVERT(VARCHAR, CAST([At] AS DATETIME), 121), CONVERT(VARCHAR, CAST([At] AS DATETIME2(3)), 121),
+       CONVERT(VARCHAR, CAST([At] AS DATETIME2(5)), 21), CONVERT(VARCHAR, CAST([At] AS DATETIME2(0)), 121),
+       CONVERT(VARCHAR, [At], 126), CONVERT(NVARCHAR(40), [At], 127), TRY_CONVERT(VARCHAR(23), [At], 25),
+       CONVERT(VARCHAR, CAST(NULL AS DATETIME), 121)
+FROM [dbo].[Taken]""").fetchall()
+    assert rows == [("2024-05-06 07:08:09.123", "2024-05-06 07:08:09.123", "2024-05-06 07:08:09.12345",
+                     "2024-05-06 07:08:09", "2024-05-06T07:08:09.1234567", "2024-05-06T07:08:09.1234567",
+                     "2024-05-06 07:08:09.123", None)]
+    declared = con.execute("DECLARE @at DATETIME2 = '2024-05-06 07:08:09.1234567'\n"
+                           "SELECT CONVERT(VARCHAR(27), @at, 121)").fetchall()
+    assert declared == [("2024-05-06 07:08:09.1234567",)]
 
 
 def test_numeric_variable_keeps_its_declared_type(loaded):
