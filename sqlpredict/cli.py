@@ -107,6 +107,8 @@ transactions:
   message names the line the batch starts on, and the exit status is 1.
   BEGIN TRANSACTION ... COMMIT may span batches; a transaction still open at
   the end of the script is rolled back, as SQL Server does on disconnect.
+  A COMMIT or ROLLBACK that no BEGIN TRANSACTION opened is an error (SQL
+  Server's Msg 3902 or 3903), as in sqlcmd.
 
 output:
   table    aligned columns; also "(N rows affected)" after INSERT, UPDATE,
