@@ -187,11 +187,11 @@ class SessionCache:
                 self._digests.move_to_end(id(blob))
                 return seen[1]
             kept = list(self._digests.items())
-        same = next((key for key, (b, _) in reversed(kept) if len(b) == len(blob) and b == blob), None)
-        digest = model_digest(blob) if same is None else dict(kept)[same][1]
+        same = next(((key, d) for key, (b, d) in reversed(kept) if len(b) == len(blob) and b == blob), None)
+        digest = model_digest(blob) if same is None else same[1]
         with self._lock:
             if same is not None:  # the new object stands for the content: one copy is kept, not one a statement
-                self._digests.pop(same, None)
+                self._digests.pop(same[0], None)
             self._digests[id(blob)] = (blob, digest)
             while len(self._digests) > 8:
                 self._digests.popitem(last=False)

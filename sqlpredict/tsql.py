@@ -438,8 +438,6 @@ class BatchRunner:
             con.all_or_none(lambda: [con.run_tree(piece, params) for piece in pieces])
             return None
         identities = _take_identities(tree) if isinstance(tree, exp.Create) and tree.kind == "TABLE" else []
-        if not isinstance(tree, (exp.Insert, exp.Update, exp.Delete, exp.Merge, exp.Select)):
-            self.identities.forget()  # a CREATE, ALTER or DROP may change a table's columns
         explicit = None
         if isinstance(tree, exp.Insert):
             explicit = self.identities.before_insert(tree, statement.line)

@@ -116,10 +116,6 @@ class Identities:
     def __init__(self, connection: Connection) -> None:
         self.connection = connection
 
-    def forget(self) -> None:
-        """After a statement that may change a table: its columns are read again."""
-        self.connection.column_defaults.clear()
-
     def defaults(self, table: exp.Table) -> Defaults:
         """(column, DEFAULT) of the DuckDB table `table`; none when there is no such table. Kept by the
         connection (see Connection.column_defaults): a loop of INSERTs in a transaction reads them once."""
